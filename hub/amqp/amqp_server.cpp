@@ -1,0 +1,50 @@
+#include "hub/amqp/amqp_server.hpp"
+
+#include "hub/amqp/hub_connection.hpp"
+
+namespace hub::amqp {
+
+AmqpServer::AmqpServer(Env& env, Hub& hub) : env_(env), hub_(hub) {}
+
+AmqpServer::~AmqpServer() {
+    for (const auto& [id, timer] : reap_timers_) {
+        env_.cancel(timer);
+    }
+    connections_.clear();
+    listener_.reset();
+}
+
+Status AmqpServer::listen(const std::string& address) {
+    Result<std::unique_ptr<Listener>> listener =
+        env_.network().listen(address, [this](std::unique_ptr<Stream> stream) {
+            serve(std::move(stream));
+        });
+    if (!listener.ok()) {
+        return listener.status();
+    }
+    listener_ = std::move(*listener);
+    env_.trace("amqp.listen", listener_->address());
+    return Status::ok_status();
+}
+
+std::string AmqpServer::address() const { return listener_ ? listener_->address() : ""; }
+
+void AmqpServer::serve(std::unique_ptr<Stream> stream) {
+    const uint64_t id = next_connection_id_++;
+    env_.trace("amqp.accept", "amqp#" + std::to_string(id) + " from " + stream->peer());
+    auto connection = std::make_unique<HubConnection>(env_, hub_, std::move(stream), id,
+                                                      [this, id] { reap(id); });
+    HubConnection* raw = connection.get();
+    connections_.emplace(id, std::move(connection));
+    raw->start();
+}
+
+void AmqpServer::reap(uint64_t connection_id) {
+    // Called from inside the connection: destroy it from a fresh event instead.
+    reap_timers_[connection_id] = env_.schedule(env_.now(), [this, connection_id] {
+        reap_timers_.erase(connection_id);
+        connections_.erase(connection_id);
+    });
+}
+
+}  // namespace hub::amqp

@@ -1,0 +1,137 @@
+#include "hub/amqp/driver_pump.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <proton/error_condition.hpp>
+#include <proton/transport.hpp>
+
+namespace hub::amqp {
+
+DriverPump::DriverPump(Env& env, std::unique_ptr<Stream> stream, const std::string& container_id,
+                       Finished on_finished)
+    : env_(env), driver_(container_id), stream_(std::move(stream)),
+      on_finished_(std::move(on_finished)) {
+    HUB_ASSERT(stream_ != nullptr);
+}
+
+DriverPump::~DriverPump() {
+    env_.cancel(tick_timer_);
+    stream_.reset();  // no stream callback can reach us after this
+}
+
+void DriverPump::accept(const proton::connection_options& options) {
+    driver_.accept(options);
+    start();
+}
+
+void DriverPump::connect(const proton::connection_options& options) {
+    driver_.connect(options);
+    start();
+}
+
+void DriverPump::start() {
+    stream_->set_handlers([this](ByteView bytes) { on_bytes(bytes); },
+                          [this](const Status& status) { on_stream_closed(status); });
+    process();
+}
+
+void DriverPump::on_bytes(ByteView bytes) {
+    if (finished_) {
+        return;
+    }
+    size_t pos = 0;
+    while (pos < bytes.size()) {
+        proton::io::mutable_buffer buffer = driver_.read_buffer();
+        if (buffer.size == 0) {
+            process();  // dispatching may free read space
+            buffer = driver_.read_buffer();
+            if (buffer.size == 0 || finished_) {
+                return;  // the driver reads no more (its input side is closed)
+            }
+        }
+        const size_t n = std::min(buffer.size, bytes.size() - pos);
+        std::memcpy(buffer.data, bytes.data() + pos, n);
+        driver_.read_done(n);
+        pos += n;
+    }
+    process();
+}
+
+void DriverPump::on_stream_closed(const Status& status) {
+    if (finished_) {
+        return;
+    }
+    if (status.ok()) {
+        driver_.read_close();
+    } else {
+        driver_.disconnected(proton::error_condition("amqp:connection:framing-error",
+                                                     status.message()));
+    }
+    process();
+}
+
+void DriverPump::process() {
+    if (finished_) {
+        return;
+    }
+    if (in_process_) {
+        process_again_ = true;  // a handler changed the connection: loop once more
+        return;
+    }
+    in_process_ = true;
+    bool active = true;
+    do {
+        process_again_ = false;
+        active = driver_.dispatch();
+        flush_output();
+    } while (process_again_ && active);
+    in_process_ = false;
+    if (!active) {
+        const proton::error_condition error = driver_.transport().error();
+        finish(error.empty() ? Status()
+                             : Status(Code::unavailable, error.name() + ": " + error.description()));
+        return;
+    }
+    arm_tick();
+}
+
+void DriverPump::flush_output() {
+    for (;;) {
+        proton::io::const_buffer buffer = driver_.write_buffer();
+        if (buffer.size == 0) {
+            break;
+        }
+        stream_->write(ByteView(reinterpret_cast<const uint8_t*>(buffer.data), buffer.size));
+        driver_.write_done(buffer.size);
+    }
+}
+
+void DriverPump::arm_tick() {
+    const int64_t now_ms = env_.now().to_millis();
+    const int64_t next_ms = driver_.tick(proton::timestamp(now_ms)).milliseconds();
+    flush_output();  // tick may emit heartbeats
+    if (next_ms == 0 || next_ms == tick_deadline_ms_) {
+        return;
+    }
+    env_.cancel(tick_timer_);
+    tick_deadline_ms_ = next_ms;
+    const Instant at{std::max<int64_t>(next_ms, now_ms) * 1000 * 1000};
+    tick_timer_ = env_.schedule(at, [this] {
+        tick_deadline_ms_ = 0;
+        process();
+    });
+}
+
+void DriverPump::finish(const Status& status) {
+    finished_ = true;
+    env_.cancel(tick_timer_);
+    stream_->close();
+    if (on_finished_) {
+        Finished done = std::move(on_finished_);
+        on_finished_ = nullptr;
+        done(status);
+    }
+}
+
+}  // namespace hub::amqp

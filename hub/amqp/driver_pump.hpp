@@ -1,0 +1,68 @@
+// DriverPump: runs one Proton connection_driver over one Env Stream (server or client side).
+//
+// Proton's connection_driver is sans-IO: bytes in (read_buffer/read_done), bytes out
+// (write_buffer/write_done), time in (tick). The pump moves bytes between it and a Stream,
+// dispatches handler events, and keeps one Env timer armed for Proton's next deadline. The
+// same pump serves the hub (accept) and our device clients (connect), in the simulator and
+// on real sockets.
+//
+// Ownership: the pump owns the driver and the stream. The messaging_handler in the options
+// must outlive the pump. `on_finished` runs once when the connection is over (closed, reset or
+// failed); the owner must destroy the pump later, not from inside that callback.
+// After changing the connection from outside a handler (for example settling a delivery when
+// a durable write completes), call process() so the frames go out.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <proton/connection.hpp>
+#include <proton/connection_options.hpp>
+#include <proton/io/connection_driver.hpp>
+
+#include "hub/env/env.hpp"
+
+namespace hub::amqp {
+
+class DriverPump {
+  public:
+    using Finished = std::function<void(const Status&)>;
+
+    DriverPump(Env& env, std::unique_ptr<Stream> stream, const std::string& container_id,
+               Finished on_finished);
+    ~DriverPump();
+    DriverPump(const DriverPump&) = delete;
+    DriverPump& operator=(const DriverPump&) = delete;
+
+    // Serve as the listening side.
+    void accept(const proton::connection_options& options);
+    // Open as the connecting side.
+    void connect(const proton::connection_options& options);
+    // Dispatches pending events, writes pending output, re-arms the tick timer.
+    void process();
+    proton::connection connection() { return driver_.connection(); }
+    bool finished() const { return finished_; }
+    std::string peer() const { return stream_ ? stream_->peer() : std::string(); }
+
+  private:
+    void start();
+    void on_bytes(ByteView bytes);
+    void on_stream_closed(const Status& status);
+    void flush_output();
+    void arm_tick();
+    void finish(const Status& status);
+
+    Env& env_;
+    proton::io::connection_driver driver_;
+    std::unique_ptr<Stream> stream_;
+    Finished on_finished_;
+    TimerId tick_timer_ = 0;
+    int64_t tick_deadline_ms_ = 0;
+    bool in_process_ = false;
+    bool process_again_ = false;
+    bool finished_ = false;
+    bool output_closed_ = false;
+};
+
+}  // namespace hub::amqp

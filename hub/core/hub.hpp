@@ -1,0 +1,56 @@
+// Hub: the domain of one IoT hub (registry + D2C log), single-threaded and sans-IO.
+//
+// A Hub is built by Hub::open() over an Env: it recovers its durable state from env.disk()
+// and then serves the front doors (hub/amqp). It owns no sockets and reads no clock except
+// through the Env. The Env must outlive the Hub.
+//
+// Example:
+//   HubConfig config;
+//   config.devices.push_back({"dev1", primary_key});
+//   Result<std::unique_ptr<Hub>> hub = Hub::open(env, config);
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hub/core/d2c_log.hpp"
+#include "hub/core/registry.hpp"
+#include "hub/env/env.hpp"
+
+namespace hub {
+
+struct DeviceSpec {
+    std::string id;
+    std::string primary_key;  // base64; empty means "generate one"
+};
+
+struct HubConfig {
+    // The host name devices put in their SAS token audience ("{host}/devices/{id}").
+    std::string host_name = "localhost";
+    D2cLogConfig d2c;
+    std::vector<DeviceSpec> devices;
+};
+
+class Hub {
+  public:
+    static Result<std::unique_ptr<Hub>> open(Env& env, HubConfig config);
+
+    Hub(const Hub&) = delete;
+    Hub& operator=(const Hub&) = delete;
+
+    Env& env() { return env_; }
+    const HubConfig& config() const { return config_; }
+    Registry& registry() { return registry_; }
+    D2cLog& d2c() { return *d2c_; }
+
+  private:
+    Hub(Env& env, HubConfig config) : env_(env), config_(std::move(config)) {}
+
+    Env& env_;
+    HubConfig config_;
+    Registry registry_;
+    std::unique_ptr<D2cLog> d2c_;
+};
+
+}  // namespace hub

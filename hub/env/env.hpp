@@ -1,0 +1,117 @@
+// Env: the only door from hub logic to the world (clock, timers, randomness, disk, network).
+//
+// Everything under hub/ except hub/server, and everything in simnet/, conformance/ and
+// scenarios/, reaches time, files and sockets only through an Env& passed to its constructor.
+// Two implementations exist: hub/server's RealEnv (Asio, POSIX files, TLS) and simnet's
+// SimNode (virtual time, simulated disk and network). Both are single-threaded: every callback
+// runs on the thread that drives the Env, never concurrently, and never re-entrantly from
+// inside the call that registered it (callbacks are always deferred to a later event).
+//
+// Ownership: objects returned as unique_ptr (Stream, Listener) belong to the caller; destroying
+// one closes it and guarantees none of its callbacks runs afterwards. A timer callback must not
+// outlive what it captures: cancel timers in destructors.
+//
+// Example:
+//   env.schedule(env.now() + Duration::millis(5), [this] { on_commit_timer(); });
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hub/env/random.hpp"
+#include "hub/env/status.hpp"
+#include "hub/env/time.hpp"
+
+namespace hub {
+
+using Bytes = std::vector<uint8_t>;
+using ByteView = std::span<const uint8_t>;
+
+// Named files on one node's disk. Writes are volatile until sync(): a crash may drop or tear
+// unsynced bytes, never synced ones.
+class Disk {
+  public:
+    virtual ~Disk() = default;
+    virtual Status append(const std::string& name, ByteView bytes) = 0;
+    // The whole file as this process sees it (synced and unsynced bytes).
+    virtual Result<Bytes> read(const std::string& name) = 0;
+    virtual Status sync(const std::string& name) = 0;
+    // REQUIRES: size <= current size.
+    virtual Status truncate(const std::string& name, uint64_t size) = 0;
+    virtual Status remove(const std::string& name) = 0;
+    // Names of existing files, sorted.
+    virtual std::vector<std::string> list() = 0;
+};
+
+// A reliable, ordered byte stream (TCP or TLS-over-TCP in the real world).
+class Stream {
+  public:
+    using ReadHandler = std::function<void(ByteView)>;
+    // Called once when the stream ends: ok for an orderly close by the peer, an error for a
+    // reset or failure. Not called after the owner destroys or closes the stream.
+    using ClosedHandler = std::function<void(const Status&)>;
+
+    virtual ~Stream() = default;
+    virtual void set_handlers(ReadHandler on_read, ClosedHandler on_closed) = 0;
+    // Queues bytes; they go out in order. Writing to a closed stream drops the bytes.
+    virtual void write(ByteView bytes) = 0;
+    // Orderly close after queued bytes are sent.
+    virtual void close() = 0;
+    // Who is on the other side, for logs and traces.
+    virtual std::string peer() const = 0;
+};
+
+class Listener {
+  public:
+    virtual ~Listener() = default;
+    // The bound address "host:port" (the port is real when 0 was asked for).
+    virtual std::string address() const = 0;
+};
+
+class Network {
+  public:
+    using AcceptHandler = std::function<void(std::unique_ptr<Stream>)>;
+    using ConnectHandler = std::function<void(Result<std::unique_ptr<Stream>>)>;
+
+    virtual ~Network() = default;
+    // Listens on "host:port". The handler gets each accepted stream.
+    virtual Result<std::unique_ptr<Listener>> listen(const std::string& address,
+                                                     AcceptHandler on_accept) = 0;
+    // Connects to "host:port"; the handler runs once, later, with the stream or an error.
+    virtual void connect(const std::string& address, ConnectHandler on_connected) = 0;
+};
+
+using TimerId = uint64_t;
+
+class Env {
+  public:
+    virtual ~Env() = default;
+    // Monotonic time.
+    virtual Instant now() const = 0;
+    // Wall-clock UTC, milliseconds since the Unix epoch (message timestamps, token expiry).
+    virtual int64_t utc_now_ms() const = 0;
+    // Runs fn at or after `at`. Returns an id for cancel(); ids are never reused.
+    virtual TimerId schedule(Instant at, std::function<void()> fn) = 0;
+    // Cancelling an id that already ran or was cancelled is a no-op.
+    virtual void cancel(TimerId id) = 0;
+    virtual Random& random() = 0;
+    virtual Disk& disk() = 0;
+    virtual Network& network() = 0;
+    // BUGGIFY: may take a legal but rare path at `site`. The real world always says no.
+    virtual bool buggify(std::string_view site) {
+        (void)site;
+        return false;
+    }
+    // Structured trace of what happened (folded into the simulator's hash; real: debug log).
+    virtual void trace(std::string_view kind, std::string_view detail) {
+        (void)kind;
+        (void)detail;
+    }
+};
+
+}  // namespace hub

@@ -1,0 +1,65 @@
+#include "hub/store/codec.hpp"
+
+namespace hub::store {
+
+void Writer::u32(uint32_t v) {
+    for (int i = 0; i < 4; ++i) {
+        out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    }
+}
+
+void Writer::u64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+        out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    }
+}
+
+void Writer::str(std::string_view s) {
+    HUB_ASSERT(s.size() <= UINT32_MAX);
+    u32(static_cast<uint32_t>(s.size()));
+    out_.insert(out_.end(), s.begin(), s.end());
+}
+
+bool Reader::take(size_t n) {
+    if (!ok_ || in_.size() - pos_ < n) {
+        ok_ = false;
+        return false;
+    }
+    return true;
+}
+
+uint32_t Reader::u32() {
+    if (!take(4)) {
+        return 0;
+    }
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+        v |= static_cast<uint32_t>(in_[pos_ + i]) << (8 * i);
+    }
+    pos_ += 4;
+    return v;
+}
+
+uint64_t Reader::u64() {
+    if (!take(8)) {
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) {
+        v |= static_cast<uint64_t>(in_[pos_ + i]) << (8 * i);
+    }
+    pos_ += 8;
+    return v;
+}
+
+std::string Reader::str() {
+    const uint32_t n = u32();
+    if (!take(n)) {
+        return {};
+    }
+    std::string s(reinterpret_cast<const char*>(in_.data() + pos_), n);
+    pos_ += n;
+    return s;
+}
+
+}  // namespace hub::store

@@ -1,0 +1,101 @@
+#include "hub/store/record_log.hpp"
+
+#include "hub/store/codec.hpp"
+#include "hub/store/crc32c.hpp"
+
+namespace hub::store {
+
+Bytes frame_record(ByteView payload) {
+    HUB_ASSERT(payload.size() <= kRecordPayloadBytesMax);
+    Writer w;
+    w.u32(static_cast<uint32_t>(payload.size()));
+    w.u32(crc32c(payload));
+    Bytes out = std::move(w.bytes());
+    out.insert(out.end(), payload.begin(), payload.end());
+    return out;
+}
+
+namespace {
+
+// Parses one record at `pos`. Returns its total size, or 0 if no valid record starts there.
+size_t parse_record(ByteView file, size_t pos, Bytes* payload) {
+    if (file.size() - pos < kRecordHeaderBytes) {
+        return 0;
+    }
+    Reader header(file.subspan(pos, kRecordHeaderBytes));
+    const uint32_t length = header.u32();
+    const uint32_t crc = header.u32();
+    if (length > kRecordPayloadBytesMax || file.size() - pos - kRecordHeaderBytes < length) {
+        return 0;
+    }
+    ByteView body = file.subspan(pos + kRecordHeaderBytes, length);
+    if (crc32c(body) != crc) {
+        return 0;
+    }
+    payload->assign(body.begin(), body.end());
+    return kRecordHeaderBytes + length;
+}
+
+// True if any whole, valid record starts somewhere after `pos`: then the bad bytes at `pos`
+// are not a torn tail but damage in the middle of durable data.
+bool valid_record_after(ByteView file, size_t pos) {
+    Bytes scratch;
+    for (size_t p = pos + 1; p + kRecordHeaderBytes <= file.size(); ++p) {
+        const size_t n = parse_record(file, p, &scratch);
+        if (n > 0 && p + n == file.size()) {
+            return true;  // a well-formed record that ends exactly at end of file
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+Result<std::vector<Bytes>> RecordLog::recover() {
+    Result<Bytes> file = disk_.read(file_name_);
+    if (!file.ok()) {
+        if (file.status().code() == Code::not_found) {
+            return std::vector<Bytes>{};
+        }
+        return file.status();
+    }
+    std::vector<Bytes> records;
+    const ByteView bytes(*file);
+    size_t pos = 0;
+    while (pos < bytes.size()) {
+        Bytes payload;
+        const size_t n = parse_record(bytes, pos, &payload);
+        if (n == 0) {
+            break;
+        }
+        records.push_back(std::move(payload));
+        pos += n;
+    }
+    if (pos < bytes.size()) {
+        if (valid_record_after(bytes, pos)) {
+            return Status(Code::corruption, file_name_ + ": damaged record at byte " +
+                                                std::to_string(pos) + " before valid records");
+        }
+        Status s = disk_.truncate(file_name_, pos);
+        if (!s.ok()) {
+            return s;
+        }
+        s = disk_.sync(file_name_);
+        if (!s.ok()) {
+            return s;
+        }
+    }
+    return records;
+}
+
+Status RecordLog::append(ByteView payload) {
+    if (payload.size() > kRecordPayloadBytesMax) {
+        return Status(Code::invalid_argument, "record larger than kRecordPayloadBytesMax");
+    }
+    const Bytes framed = frame_record(payload);
+    return disk_.append(file_name_, framed);
+}
+
+Status RecordLog::sync() { return disk_.sync(file_name_); }
+
+}  // namespace hub::store

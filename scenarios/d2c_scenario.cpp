@@ -1,0 +1,267 @@
+#include "scenarios/d2c_scenario.hpp"
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "conformance/amqp_device_client.hpp"
+#include "hub/amqp/amqp_server.hpp"
+#include "hub/core/hub.hpp"
+#include "simnet/sim_node.hpp"
+
+namespace scenarios {
+
+namespace {
+
+using hub::Instant;
+using simnet::SimNode;
+
+constexpr const char* kHubAddress = "hub:5671";
+
+struct HubProcess : simnet::Process {
+    HubProcess(SimNode& node, const hub::HubConfig& config) {
+        hub::Result<std::unique_ptr<hub::Hub>> opened = hub::Hub::open(node, config);
+        if (!opened.ok()) {
+            boot_status = opened.status();
+            node.trace("hub.boot-failed", boot_status.to_string());
+            return;
+        }
+        hub = std::move(*opened);
+        server = std::make_unique<hub::amqp::AmqpServer>(node, *hub);
+        boot_status = server->listen(kHubAddress);
+    }
+    ~HubProcess() override {
+        server.reset();  // connections go before the hub they write to
+        hub.reset();
+    }
+    hub::Status boot_status;
+    std::unique_ptr<hub::Hub> hub;
+    std::unique_ptr<hub::amqp::AmqpServer> server;
+};
+
+struct DeviceProcess : simnet::Process {
+    DeviceProcess(SimNode& node, conformance::DeviceClientConfig config) : client(node, config) {}
+    conformance::AmqpDeviceClient client;
+};
+
+std::string message_id(uint32_t device, uint32_t n) {
+    return "dev-" + std::to_string(device) + "/" + std::to_string(n);
+}
+
+std::vector<Fault> draw_faults(const ScenarioConfig& config, hub::Random random) {
+    std::vector<Fault> faults;
+    for (uint32_t i = 0; i < config.random_resets; ++i) {
+        faults.push_back({random.uniform_between(0, config.send_window_ms),
+                          Fault::Kind::reset_connection, 0});
+    }
+    for (uint32_t i = 0; i < config.random_crashes; ++i) {
+        faults.push_back({random.uniform_between(0, config.send_window_ms),
+                          Fault::Kind::crash_hub, random.uniform_between(10, 2000)});
+    }
+    return faults;
+}
+
+// Everything one run owns, torn down in order (devices and hub before network and simulator).
+class World {
+  public:
+    explicit World(const ScenarioConfig& config);
+    ScenarioResult run();
+
+  private:
+    void boot_devices();
+    void schedule_faults();
+    void fire(const Fault& fault);
+    HubProcess* hub_process() { return static_cast<HubProcess*>(hub_node_->process()); }
+    bool all_delivered();
+    bool check_log(ScenarioResult* result);
+
+    ScenarioConfig config_;
+    simnet::Simulator sim_;
+    simnet::SimNetwork net_;
+    hub::HubConfig hub_config_;
+    std::set<std::string> sent_;
+    std::set<std::string> acknowledged_;
+    uint64_t faults_fired_ = 0;
+    std::unique_ptr<SimNode> hub_node_;
+    std::vector<std::unique_ptr<SimNode>> device_nodes_;
+};
+
+World::World(const ScenarioConfig& config)
+    : config_(config), sim_(config.seed), net_(sim_, sim_.random_for("network")) {
+    if (config_.print_trace) {
+        sim_.set_trace_printer([](const std::string& line) { std::printf("%s\n", line.c_str()); });
+    }
+    hub::Random keys = sim_.random_for("keys");
+    hub_config_.host_name = "hub";
+    hub_config_.d2c.planted_bug_skip_sync = config_.plant_bug_skip_sync;
+    for (uint32_t d = 0; d < config_.devices; ++d) {
+        hub_config_.devices.push_back({"dev-" + std::to_string(d), hub::generate_device_key(keys)});
+    }
+    hub_node_ = std::make_unique<SimNode>(sim_, net_, "hub");
+    hub_node_->boot([this](SimNode& node) {
+        return std::make_unique<HubProcess>(node, hub_config_);
+    });
+}
+
+void World::boot_devices() {
+    for (uint32_t d = 0; d < config_.devices; ++d) {
+        const hub::DeviceSpec& spec = hub_config_.devices[d];
+        auto node = std::make_unique<SimNode>(sim_, net_, spec.id);
+        conformance::DeviceClientConfig client_config;
+        client_config.hub_address = kHubAddress;
+        client_config.host_name = hub_config_.host_name;
+        client_config.device_id = spec.id;
+        client_config.key = spec.primary_key;
+        node->boot([this, d, client_config](SimNode& n) {
+            auto process = std::make_unique<DeviceProcess>(n, client_config);
+            process->client.on_acknowledged = [this](const std::string& id) {
+                HUB_ASSERT(sent_.contains(id));
+                acknowledged_.insert(id);
+            };
+            for (uint32_t m = 0; m < config_.messages_per_device; ++m) {
+                const std::string id = message_id(d, m);
+                sent_.insert(id);
+                const Instant at{Duration::millis(n.random().uniform_between(
+                                     0, config_.send_window_ms)).ns};
+                conformance::AmqpDeviceClient* client = &process->client;
+                n.schedule(at, [client, id] {
+                    client->send(id, hub::Bytes(id.begin(), id.end()));
+                });
+            }
+            process->client.start();
+            return process;
+        });
+        device_nodes_.push_back(std::move(node));
+    }
+}
+
+void World::schedule_faults() {
+    std::vector<Fault> faults =
+        config_.faults ? *config_.faults : draw_faults(config_, sim_.random_for("nemesis"));
+    for (const Fault& fault : faults) {
+        sim_.schedule(Instant{Duration::millis(fault.at_ms).ns}, [this, fault] { fire(fault); });
+    }
+}
+
+void World::fire(const Fault& fault) {
+    sim_.trace("nemesis", "fault", describe(fault));
+    if (fault.kind == Fault::Kind::reset_connection) {
+        faults_fired_ += net_.reset_random_connection() ? 1 : 0;
+        return;
+    }
+    if (!hub_node_->running()) {
+        return;  // already down
+    }
+    ++faults_fired_;
+    hub_node_->crash();
+    sim_.schedule(sim_.now() + Duration::millis(fault.downtime_ms), [this] {
+        if (!hub_node_->running()) {
+            hub_node_->restart();
+        }
+    });
+}
+
+bool World::all_delivered() {
+    for (const auto& node : device_nodes_) {
+        if (static_cast<DeviceProcess*>(node->process())->client.pending() > 0) {
+            return false;
+        }
+    }
+    return sent_.size() == static_cast<size_t>(config_.devices) * config_.messages_per_device;
+}
+
+bool World::check_log(ScenarioResult* result) {
+    if (hub_node_->running()) {
+        hub_node_->crash();
+    }
+    hub_node_->restart();
+    HubProcess* process = hub_process();
+    if (!process->boot_status.ok()) {
+        result->verdict = "FAIL: hub did not recover: " + process->boot_status.to_string();
+        return false;
+    }
+    std::set<std::string> logged;
+    for (uint32_t p = 0; p < process->hub->d2c().partition_count(); ++p) {
+        for (const hub::StoredEvent& event : process->hub->d2c().events(p)) {
+            const std::string& id = event.message.message_id;
+            if (!sent_.contains(id) || !id.starts_with(event.message.device_id + "/")) {
+                result->verdict = "FAIL: log holds message '" + id + "' from '" +
+                                  event.message.device_id + "' that no such device sent";
+                return false;
+            }
+            logged.insert(id);
+            ++result->in_log;
+        }
+    }
+    for (const std::string& id : acknowledged_) {
+        if (!logged.contains(id)) {
+            result->verdict = "FAIL: acknowledged message " + id + " is missing from the log";
+            return false;
+        }
+    }
+    return true;
+}
+
+ScenarioResult World::run() {
+    ScenarioResult result;
+    schedule_faults();
+    boot_devices();
+    const Instant safety_end{Duration::millis(config_.send_window_ms).ns};
+    sim_.run_until([] { return false; }, safety_end);
+    const Instant deadline = safety_end + Duration::millis(config_.liveness_deadline_ms);
+    // Liveness: no new faults after the window; a hub still down is restarted by its timer.
+    const bool live = sim_.run_until([this] { return all_delivered(); }, deadline);
+    result.ok = live ? check_log(&result) : false;
+    if (!live) {
+        std::string missing;
+        int listed = 0;
+        for (const std::string& id : sent_) {
+            if (!acknowledged_.contains(id) && listed++ < 5) {
+                missing += " " + id;
+            }
+        }
+        result.verdict = "FAIL: liveness: " + std::to_string(sent_.size() - acknowledged_.size()) +
+                         " messages not acknowledged " +
+                         std::to_string(config_.liveness_deadline_ms) +
+                         " ms after faults stopped (first:" + missing + ")";
+    } else if (result.ok) {
+        result.verdict = "PASS: every acknowledged message is in the log";
+    }
+    result.sent = sent_.size();
+    result.acknowledged = acknowledged_.size();
+    result.faults_fired = faults_fired_;
+    result.hub_crashes = hub_node_->crashes();
+    result.events = sim_.events_run();
+    result.end_time_ms = sim_.now().to_millis();
+    sim_.trace("checker", "verdict", result.verdict);
+    result.trace_hash = sim_.trace_hash();
+    return result;
+}
+
+}  // namespace
+
+std::string describe(const Fault& fault) {
+    if (fault.kind == Fault::Kind::reset_connection) {
+        return "reset_connection@" + std::to_string(fault.at_ms) + "ms";
+    }
+    return "crash_hub@" + std::to_string(fault.at_ms) + "ms+" + std::to_string(fault.downtime_ms) +
+           "ms";
+}
+
+ScenarioResult run_d2c_scenario(const ScenarioConfig& config) {
+    World world(config);
+    return world.run();
+}
+
+std::string replay_command(const ScenarioConfig& config) {
+    return "build/bin/hubsim --seed " + std::to_string(config.seed) + " --devices " +
+           std::to_string(config.devices) + " --messages " +
+           std::to_string(config.messages_per_device) + " --resets " +
+           std::to_string(config.random_resets) + " --crashes " +
+           std::to_string(config.random_crashes) + " --send-window-ms " +
+           std::to_string(config.send_window_ms) +
+           (config.plant_bug_skip_sync ? " --plant-bug skip-sync" : "");
+}
+
+}  // namespace scenarios
