@@ -110,6 +110,7 @@ class ClientConnection : public proton::messaging_handler {
                                         : proton::scalar();
         const bool ok = code.type() == proton::INT && proton::get<int32_t>(code) == 200;
         if (!matches || !ok) {
+            client_.env_.trace("client.cbs-refused", client_.config_.device_id);
             d.connection().close(proton::error_condition("amqp:unauthorized-access",
                                                          "put-token refused"));
             return;
@@ -118,6 +119,9 @@ class ClientConnection : public proton::messaging_handler {
         d2c_ = session_.open_sender(d2c_address_, proton::sender_options().name("d2c"));
     }
 
+    void on_error(const proton::error_condition& error) override {
+        client_.env_.trace("client.error", error.name() + ": " + error.description());
+    }
     void on_tracker_accept(proton::tracker& t) override { settle(t, true); }
     void on_tracker_reject(proton::tracker& t) override { settle(t, false); }
     void on_tracker_release(proton::tracker& t) override { settle(t, false); }

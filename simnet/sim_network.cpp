@@ -136,6 +136,9 @@ void SimNetwork::send(uint64_t id, int from_side, hub::ByteView bytes) {
         it->second.side[from_side].closed_by_owner) {
         return;
     }
+    if (tap_) {
+        tap_(id, from_side, bytes);
+    }
     const int to = 1 - from_side;
     size_t pos = 0;
     const bool split = bytes.size() > 1 && random_.chance(config_.split_percent, 100);

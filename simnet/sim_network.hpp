@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,6 +42,11 @@ class SimNetwork {
     // Resets one open connection chosen at random; returns false if none is open.
     bool reset_random_connection();
     size_t open_connections() const;
+
+    // Sees every write before the network cuts it up (connection id, writing side 0 = the
+    // connecting one, bytes): for recording sessions, e.g. fuzz corpora.
+    using Tap = std::function<void(uint64_t connection, int from_side, hub::ByteView bytes)>;
+    void set_tap(Tap tap) { tap_ = std::move(tap); }
 
   private:
     friend class SimStream;
@@ -74,6 +80,7 @@ class SimNetwork {
     std::map<std::string, hub::Network::AcceptHandler> listeners_;
     std::map<uint64_t, Connection> connections_;
     uint64_t next_connection_ = 1;
+    Tap tap_;
 };
 
 }  // namespace simnet

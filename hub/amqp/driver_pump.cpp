@@ -8,6 +8,10 @@
 
 namespace hub::amqp {
 
+namespace {
+constexpr int64_t kTickDelayMsMax = 24 * 60 * 60 * 1000;
+}  // namespace
+
 DriverPump::DriverPump(Env& env, std::unique_ptr<Stream> stream, const std::string& container_id,
                        Finished on_finished)
     : env_(env), driver_(container_id), stream_(std::move(stream)),
@@ -81,11 +85,14 @@ void DriverPump::process() {
     }
     in_process_ = true;
     bool active = true;
-    do {
-        process_again_ = false;
-        active = driver_.dispatch();
-        flush_output();
-    } while (process_again_ && active);
+    try {
+        active = dispatch_and_flush();
+    } catch (const std::exception& e) {
+        // Proton's C++ layer throws on bad values and from handlers: a failed connection.
+        in_process_ = false;
+        finish(Status(Code::internal, std::string("AMQP connection failed: ") + e.what()));
+        return;
+    }
     in_process_ = false;
     if (!active) {
         const proton::error_condition error = driver_.transport().error();
@@ -94,6 +101,23 @@ void DriverPump::process() {
         return;
     }
     arm_tick();
+}
+
+bool DriverPump::dispatch_and_flush() {
+    bool active = true;
+    do {
+        process_again_ = false;
+        active = driver_.dispatch();
+        flush_output();
+        if (active && driver_.connection().closed()) {
+            // Both sides sent their AMQP close and ours is written: Proton would wait for the
+            // peer to drop the socket while the peer waits for us. End the transport here.
+            driver_.read_close();
+            driver_.write_close();
+            active = driver_.dispatch();
+        }
+    } while (process_again_ && active);
+    return active;
 }
 
 void DriverPump::flush_output() {
@@ -111,13 +135,19 @@ void DriverPump::arm_tick() {
     const int64_t now_ms = env_.now().to_millis();
     const int64_t next_ms = driver_.tick(proton::timestamp(now_ms)).milliseconds();
     flush_output();  // tick may emit heartbeats
-    if (next_ms == 0 || next_ms == tick_deadline_ms_) {
+    if (next_ms == 0) {
+        return;  // no deadline
+    }
+    // Proton can report a deadline that is already due and stays so until time moves: always
+    // wait at least 1 ms (else virtual time never advances), and at most a day (a peer's huge
+    // idle timeout must not overflow Instant).
+    const int64_t at_ms = std::clamp(next_ms, now_ms + 1, now_ms + kTickDelayMsMax);
+    if (at_ms == tick_deadline_ms_) {
         return;
     }
     env_.cancel(tick_timer_);
-    tick_deadline_ms_ = next_ms;
-    const Instant at{std::max<int64_t>(next_ms, now_ms) * 1000 * 1000};
-    tick_timer_ = env_.schedule(at, [this] {
+    tick_deadline_ms_ = at_ms;
+    tick_timer_ = env_.schedule(Instant{at_ms * 1000 * 1000}, [this] {
         tick_deadline_ms_ = 0;
         process();
     });

@@ -9,6 +9,8 @@
 // Ownership: the pump owns the driver and the stream. The messaging_handler in the options
 // must outlive the pump. `on_finished` runs once when the connection is over (closed, reset or
 // failed); the owner must destroy the pump later, not from inside that callback.
+// Exceptions from Proton (bad values, a handler's default on_error) end the connection with an
+// internal Status; they never leave the pump.
 // After changing the connection from outside a handler (for example settling a delivery when
 // a durable write completes), call process() so the frames go out.
 #pragma once
@@ -49,6 +51,7 @@ class DriverPump {
     void start();
     void on_bytes(ByteView bytes);
     void on_stream_closed(const Status& status);
+    bool dispatch_and_flush();  // false when the driver is finished
     void flush_output();
     void arm_tick();
     void finish(const Status& status);
@@ -62,7 +65,6 @@ class DriverPump {
     bool in_process_ = false;
     bool process_again_ = false;
     bool finished_ = false;
-    bool output_closed_ = false;
 };
 
 }  // namespace hub::amqp

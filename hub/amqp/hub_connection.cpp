@@ -140,6 +140,10 @@ void HubConnection::on_message(proton::delivery& d, proton::message& m) {
     }
 }
 
+void HubConnection::on_error(const proton::error_condition& error) {
+    trace("amqp.error", error.name() + ": " + error.description());
+}
+
 void HubConnection::handle_put_token(proton::delivery& d, const proton::message& m) {
     proton::message reply;
     reply.to(m.reply_to());

@@ -47,6 +47,8 @@ class HubConnection : public proton::messaging_handler {
     void on_sender_open(proton::sender& s) override;
     void on_sendable(proton::sender& s) override;
     void on_message(proton::delivery& d, proton::message& m) override;
+    // Proton's default throws; a peer's error is routine here and only traced.
+    void on_error(const proton::error_condition& error) override;
 
   private:
     void handle_put_token(proton::delivery& d, const proton::message& m);

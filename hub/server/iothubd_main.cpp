@@ -1,0 +1,373 @@
+// iothubd: a local Azure-IoT-Hub-compatible hub on real sockets (AMQPS), for SDKs and tests.
+//
+// It parses flags, makes the data directory and a self-signed TLS certificate (reused on later
+// starts), opens a hub::Hub over a RealEnv and serves it with hub::amqp::AmqpServer. Then it
+// prints lines a script can parse (listening address, CA path, one connection string per
+// device, "iothubd: ready") and runs the event loop until SIGINT/SIGTERM or
+// --exit-after-seconds. Exit status: 0 after a clean stop, 1 on a runtime error (port taken,
+// data directory unusable...), 2 on bad flags.
+//
+// Threading: one thread runs everything (RealEnv's io_context); signals arrive through an
+// asio::signal_set on that loop. No exception leaves main().
+#include <signal.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hub/amqp/amqp_server.hpp"
+#include "hub/auth/sas.hpp"
+#include "hub/core/hub.hpp"
+#include "hub/core/registry.hpp"
+#include "hub/server/posix_file.hpp"
+#include "hub/server/real_env.hpp"
+#include "hub/server/tls_cert.hpp"
+
+namespace hub::server {
+namespace {
+
+constexpr uint16_t amqps_default_port = 5671;
+// IoT Hub's tiers offer 2 to 128 D2C partitions; 1 is allowed here for simple tests.
+constexpr uint32_t partitions_max = 128;
+// Azure requires symmetric device keys of 16 to 64 bytes.
+constexpr size_t device_key_bytes_min = 16;
+constexpr size_t device_key_bytes_max = 64;
+// Upper bound for --exit-after-seconds (a week): a larger value is surely a typo.
+constexpr int64_t exit_after_seconds_max = 7 * 24 * 3600;
+// After stop: time given to open connections to flush and close before the process exits.
+constexpr Duration drain_limit = Duration::seconds(1);
+
+constexpr const char* usage_text = R"(Usage: iothubd [flags]
+
+Runs a local Azure-IoT-Hub-compatible hub that devices reach over AMQPS (AMQP 1.0 over TLS),
+for example with the official Azure IoT device SDKs. It prints, and flushes, lines a script
+can parse:
+  iothubd: AMQPS listening on HOST:PORT
+  iothubd: CA certificate: /abs/path/cert.pem     (give it to the SDK: setOptions({ca}))
+  iothubd: device connection string: HostName=...;DeviceId=...;SharedAccessKey=...
+  iothubd: ready
+
+Flags (also accepted as --flag=value):
+  --data-dir DIR            Where the hub keeps its files: DIR/hub holds the D2C log, DIR/tls
+                            a self-signed certificate made on first start and reused after.
+                            Default: ./iothubd-data
+  --host HOST               Address to listen on. Default: 127.0.0.1 (this machine only).
+  --amqp-port PORT          AMQPS port, 0 picks a free one (read it from the first line).
+                            Default: 5671
+  --hub-name NAME           The hub's HostName: devices put it in their SAS token audience.
+                            Default: localhost (the certificate is valid for localhost and
+                            127.0.0.1)
+  --device ID[:BASE64KEY]   A device to register; repeat for more. Without a key one is
+                            generated (32 random bytes) at every start, so pass the key to keep
+                            connection strings stable. Without any --device, "device1" is made.
+  --partitions N            Number of D2C partitions, 1 to 128. Default: 4
+  --exit-after-seconds N    Stop by itself after N seconds (tests use it so a server never
+                            outlives them). 0 = run until SIGINT/SIGTERM. Default: 0
+  --trace                   Print the hub's trace events to stderr. Set PN_TRACE_FRM=1 in the
+                            environment to also see every AMQP frame.
+  --help                    This text.
+
+When the port is not 5671, connection strings carry GatewayHostName=localhost:PORT, which the
+Node SDK's AMQP transport dials instead of HostName (the SAS audience still uses HostName).
+
+Example:
+  iothubd --data-dir /tmp/hub --amqp-port 0 --device sensor-1 --exit-after-seconds 60
+)";
+
+struct Options {
+    std::string data_dir = "./iothubd-data";
+    std::string host = "127.0.0.1";
+    uint16_t amqp_port = amqps_default_port;
+    std::string hub_name = "localhost";
+    std::vector<DeviceSpec> devices;
+    uint32_t partitions = 4;
+    int64_t exit_after_seconds = 0;
+    bool trace = false;
+    bool help = false;
+};
+
+Status usage_error(const std::string& message) {
+    return Status(Code::invalid_argument, message + " (see iothubd --help)");
+}
+
+Result<int64_t> parse_integer(const std::string& flag, const std::string& text, int64_t lo,
+                              int64_t hi) {
+    if (text.empty() || text.size() > 18 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
+        return usage_error(flag + " wants a whole number, got '" + text + "'");
+    }
+    const int64_t value = std::stoll(text);
+    if (value < lo || value > hi) {
+        return usage_error(flag + " must be between " + std::to_string(lo) + " and " +
+                           std::to_string(hi) + ", got " + text);
+    }
+    return value;
+}
+
+Result<DeviceSpec> parse_device(const std::string& text) {
+    DeviceSpec spec;
+    const size_t colon = text.find(':');  // device ids never contain ':'
+    spec.id = text.substr(0, colon);
+    if (!is_valid_device_id(spec.id)) {
+        return usage_error("--device: '" + spec.id +
+                           "' is not a valid device id (1 to 128 characters: letters, digits "
+                           "and - . + % _ # * ? ! ( ) , = @ $ ')");
+    }
+    if (colon == std::string::npos) {
+        return spec;  // the hub generates a key
+    }
+    spec.primary_key = text.substr(colon + 1);
+    Result<Bytes> key = auth::base64_decode(spec.primary_key);
+    if (!key.ok() || key->size() < device_key_bytes_min || key->size() > device_key_bytes_max) {
+        return usage_error("--device " + spec.id + ": the key must be base64 of 16 to 64 bytes");
+    }
+    return spec;
+}
+
+// Applies one flag with its value. `flag` is known to take a value.
+Status apply_flag(Options& options, const std::string& flag, const std::string& value) {
+    if (flag == "--data-dir" || flag == "--host" || flag == "--hub-name") {
+        if (value.empty()) {
+            return usage_error(flag + " must not be empty");
+        }
+        (flag == "--data-dir" ? options.data_dir
+                              : flag == "--host" ? options.host : options.hub_name) = value;
+        return Status::ok_status();
+    }
+    if (flag == "--device") {
+        Result<DeviceSpec> spec = parse_device(value);
+        if (!spec.ok()) {
+            return spec.status();
+        }
+        for (const DeviceSpec& existing : options.devices) {
+            if (existing.id == spec->id) {
+                return usage_error("--device " + spec->id + " is given twice");
+            }
+        }
+        options.devices.push_back(*spec);
+        return Status::ok_status();
+    }
+    const bool port = flag == "--amqp-port";
+    const bool partitions = flag == "--partitions";
+    Result<int64_t> n = parse_integer(flag, value, partitions ? 1 : 0,
+                                      port         ? 65535
+                                      : partitions ? int64_t{partitions_max}
+                                                   : exit_after_seconds_max);
+    if (!n.ok()) {
+        return n.status();
+    }
+    if (port) {
+        options.amqp_port = static_cast<uint16_t>(*n);
+    } else if (partitions) {
+        options.partitions = static_cast<uint32_t>(*n);
+    } else {
+        options.exit_after_seconds = *n;
+    }
+    return Status::ok_status();
+}
+
+Result<Options> parse_args(const std::vector<std::string>& args) {
+    static const std::vector<std::string> valued = {
+        "--data-dir", "--host",       "--amqp-port",         "--hub-name",
+        "--device",   "--partitions", "--exit-after-seconds"};
+    Options options;
+    for (size_t i = 0; i < args.size(); ++i) {
+        std::string flag = args[i];
+        std::optional<std::string> value;
+        if (size_t eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
+            value = flag.substr(eq + 1);
+            flag = flag.substr(0, eq);
+        }
+        if ((flag == "--help" || flag == "-h") && !value) {
+            options.help = true;
+            continue;
+        }
+        if (flag == "--trace" && !value) {
+            options.trace = true;
+            continue;
+        }
+        if (std::find(valued.begin(), valued.end(), flag) == valued.end()) {
+            return usage_error("unknown flag '" + args[i] + "'");
+        }
+        if (!value) {
+            if (i + 1 >= args.size()) {
+                return usage_error(flag + " needs a value");
+            }
+            value = args[++i];
+        }
+        if (Status s = apply_flag(options, flag, *value); !s.ok()) {
+            return s;
+        }
+    }
+    if (options.devices.empty()) {
+        options.devices.push_back(DeviceSpec{"device1", ""});
+    }
+    return options;
+}
+
+// The host a device should dial: the certificate names localhost, so loopback and wildcard
+// listen addresses are reached as "localhost"; any other address as given.
+std::string dial_host(const std::string& listen_host) {
+    static const std::vector<std::string> local = {"127.0.0.1", "::1",  "[::1]",
+                                                   "localhost", "0.0.0.0", "::"};
+    const bool loopback = listen_host.rfind("127.", 0) == 0 ||
+                          std::find(local.begin(), local.end(), listen_host) != local.end();
+    return loopback ? "localhost" : listen_host;
+}
+
+std::string connection_string(const Options& options, const Device& device, uint16_t port) {
+    std::string text = "HostName=" + options.hub_name + ";DeviceId=" + device.id +
+                       ";SharedAccessKey=" + device.primary_key;
+    const std::string host = dial_host(options.host);
+    if (port != amqps_default_port || host != options.hub_name) {
+        text += ";GatewayHostName=" + host;
+        if (port != amqps_default_port) {
+            text += ":" + std::to_string(port);
+        }
+    }
+    return text;
+}
+
+void say(const std::string& line) {
+    std::printf("iothubd: %s\n", line.c_str());
+    std::fflush(stdout);
+}
+
+uint16_t port_of(const std::string& address) {
+    return static_cast<uint16_t>(std::stoul(address.substr(address.rfind(':') + 1)));
+}
+
+std::string listen_address(const Options& options) {
+    const bool v6 = options.host.find(':') != std::string::npos && options.host.front() != '[';
+    const std::string host = v6 ? "[" + options.host + "]" : options.host;
+    return host + ":" + std::to_string(options.amqp_port);
+}
+
+void announce(const Options& options, RealEnv& env, Hub& hub, const std::string& address,
+              const std::string& ca_path) {
+    say("data directory: " + env.data_dir());
+    say("AMQPS listening on " + address);
+    say("CA certificate: " + ca_path);
+    for (const DeviceSpec& spec : options.devices) {
+        const Device* device = hub.registry().find(spec.id);
+        HUB_ASSERT(device != nullptr);
+        say("device connection string: " + connection_string(options, *device, port_of(address)));
+    }
+    say("ready");
+}
+
+// Arms SIGINT/SIGTERM and --exit-after-seconds to stop the loop. Returns the timer, if any.
+std::optional<TimerId> arm_stops(const Options& options, RealEnv& env,
+                                 boost::asio::signal_set& signals) {
+    signals.async_wait([&env](const boost::system::error_code& ec, int signo) {
+        if (!ec) {
+            say("stopping on signal " + std::to_string(signo));
+            env.stop();
+        }
+    });
+    if (options.exit_after_seconds == 0) {
+        return std::nullopt;
+    }
+    const int64_t seconds = options.exit_after_seconds;
+    return env.schedule(env.now() + Duration::seconds(seconds), [&env, seconds] {
+        say("stopping after " + std::to_string(seconds) + " s (--exit-after-seconds)");
+        env.stop();
+    });
+}
+
+Result<std::unique_ptr<RealEnv>> open_env(const Options& options, std::string& ca_path) {
+    if (Status s = make_dirs(options.data_dir); !s.ok()) {
+        return Status(s.code(), "data directory " + options.data_dir + " is unusable: " +
+                                    s.message());
+    }
+    Result<CertFiles> cert = ensure_self_signed_cert(options.data_dir + "/tls");
+    if (!cert.ok()) {
+        return Status(cert.status().code(), "TLS certificate: " + cert.status().message());
+    }
+    ca_path = cert->cert_pem_path;
+    RealEnvConfig config;
+    config.data_dir = options.data_dir + "/hub";
+    config.tls = TlsConfig{cert->cert_pem_path, cert->key_pem_path, cert->cert_pem_path};
+    config.trace_to_stderr = options.trace;
+    return RealEnv::open(std::move(config));
+}
+
+HubConfig hub_config(const Options& options) {
+    HubConfig config;
+    config.host_name = options.hub_name;
+    config.d2c.partitions = options.partitions;
+    config.devices = options.devices;
+    return config;
+}
+
+int fail(const Status& status) {
+    std::fprintf(stderr, "iothubd: error: %s\n", status.message().c_str());
+    return 1;
+}
+
+int serve(const Options& options) {
+    std::string ca_path;
+    Result<std::unique_ptr<RealEnv>> env = open_env(options, ca_path);
+    if (!env.ok()) {
+        return fail(env.status());
+    }
+    RealEnv& e = **env;
+    Result<std::unique_ptr<Hub>> hub = Hub::open(e, hub_config(options));
+    if (!hub.ok()) {
+        return fail(Status(hub.status().code(), "open hub: " + hub.status().message()));
+    }
+    auto server = std::make_unique<amqp::AmqpServer>(e, **hub);
+    if (Status s = server->listen(listen_address(options)); !s.ok()) {
+        return fail(s);
+    }
+    boost::asio::signal_set signals(e.io_context(), SIGINT, SIGTERM);
+    std::optional<TimerId> exit_timer = arm_stops(options, e, signals);
+    announce(options, e, **hub, server->address(), ca_path);
+    Status run_status = e.run();
+    if (exit_timer) {
+        e.cancel(*exit_timer);
+    }
+    boost::system::error_code ignored;
+    signals.cancel(ignored);
+    server.reset();  // closes connections and the listener
+    hub->reset();
+    Status drain_status = e.run_for(drain_limit);  // let closes reach the peers
+    if (!run_status.ok() || !drain_status.ok()) {
+        return fail(run_status.ok() ? drain_status : run_status);
+    }
+    say("stopped");
+    return 0;
+}
+
+int main_impl(int argc, char** argv) {
+    Result<Options> options = parse_args(std::vector<std::string>(argv + 1, argv + argc));
+    if (!options.ok()) {
+        std::fprintf(stderr, "iothubd: %s\n", options.status().message().c_str());
+        return 2;
+    }
+    if (options->help) {
+        std::fputs(usage_text, stdout);
+        return 0;
+    }
+    // A peer or a reader of our stdout going away must be an error value, not a signal.
+    ::signal(SIGPIPE, SIG_IGN);
+    return serve(*options);
+}
+
+}  // namespace
+}  // namespace hub::server
+
+int main(int argc, char** argv) {
+    try {
+        return hub::server::main_impl(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "iothubd: fatal: %s\n", e.what());
+    } catch (...) {
+        std::fprintf(stderr, "iothubd: fatal: unknown exception\n");
+    }
+    return 1;
+}

@@ -1,0 +1,58 @@
+// PosixDisk: hub::Disk over real files under one root directory.
+//
+// A Disk name is a path relative to the root ("d2c-0.log" or "d2c/0.log"; no "..", no leading
+// '/', no empty or "." parts). append() is write(2) on a file opened O_APPEND (made, with its
+// parent directories, on first use; the directory is fsynced after a file is created so the new
+// entry survives a crash), sync() is fsync(2), read() returns the whole file, truncate() is
+// ftruncate(2), remove() is unlink(2) plus an fsync of the directory, list() walks the root
+// recursively and returns the names of regular files sorted. Temporary files of
+// write_file_atomic (`*.tmp`) are listed like any other file: the hub's store owns the names.
+//
+// Ownership: keeps at most `open_files_max` file descriptors open (a cache; closed on
+// remove() and in the destructor). Threading: blocking calls on the Env's thread.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hub/env/env.hpp"
+
+namespace hub::server {
+
+class PosixDisk final : public Disk {
+  public:
+    // REQUIRES: `root` is an existing directory (RealEnv::open makes it).
+    explicit PosixDisk(std::string root);
+    ~PosixDisk() override;
+    PosixDisk(const PosixDisk&) = delete;
+    PosixDisk& operator=(const PosixDisk&) = delete;
+
+    Status append(const std::string& name, ByteView bytes) override;
+    Result<Bytes> read(const std::string& name) override;
+    Status sync(const std::string& name) override;
+    Status truncate(const std::string& name, uint64_t size) override;
+    Status remove(const std::string& name) override;
+    std::vector<std::string> list() override;
+
+    const std::string& root() const { return root_; }
+
+  private:
+    // The hub keeps a handful of files (one log per partition, snapshots); 64 descriptors
+    // leave room under the common 1024 soft limit for sockets.
+    static constexpr size_t open_files_max = 64;
+
+    // An open descriptor for `name`; with `create`, makes the file (and directories) if missing.
+    Result<int> open_file(const std::string& name, bool create);
+    Result<int> create_file(const std::string& path);
+    void close_file(const std::string& name);
+    std::string path_of(const std::string& name) const;
+
+    std::string root_;
+    std::map<std::string, int> fds_;
+};
+
+// Ok when `name` is a valid Disk name (see above); invalid_argument with the reason otherwise.
+Status check_disk_name(const std::string& name);
+
+}  // namespace hub::server

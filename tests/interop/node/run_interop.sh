@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# run_interop.sh IOTHUBD_BINARY: the official Azure IoT Node device SDK sends one D2C message to
+# a freshly started iothubd over AMQPS. Exits with send_one.js's status (0 = the hub accepted
+# the message).
+#
+# Steps: install the pinned npm packages if node_modules is missing; start iothubd on a free
+# port with a temporary data directory (it stops by itself after 60 s in any case); wait for
+# "iothubd: ready"; read the device connection string and the CA path from its output; run
+# send_one.js; stop iothubd and remove the temporary directory, whatever happens.
+#
+# Environment: IOTHUBD_EXTRA_ARGS adds flags to iothubd (e.g. --trace); PN_TRACE_FRM=1 makes
+# iothubd print every AMQP frame. On failure the server's log is printed.
+set -euo pipefail
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then
+    echo "usage: $0 IOTHUBD_BINARY (an executable iothubd)" >&2
+    exit 2
+fi
+iothubd=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+ready_timeout_s=30
+
+command -v node >/dev/null || { echo "interop: node is not installed" >&2; exit 2; }
+command -v npm >/dev/null || { echo "interop: npm is not installed" >&2; exit 2; }
+
+if [ ! -d "$here/node_modules/azure-iot-device-amqp" ]; then
+    echo "interop: installing the pinned Azure IoT SDK packages"
+    if [ -f "$here/package-lock.json" ]; then
+        (cd "$here" && npm ci --no-audit --no-fund)
+    else
+        (cd "$here" && npm install --no-audit --no-fund --no-save)
+    fi
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/iothubd-interop.XXXXXX")
+server_pid=""
+cleanup() {
+    local status=$?
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        for _ in $(seq 50); do
+            kill -0 "$server_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    if [ "$status" -ne 0 ] && [ -f "$work/iothubd.log" ]; then
+        echo "interop: ---- iothubd output ----" >&2
+        cat "$work/iothubd.log" >&2
+        echo "interop: ------------------------" >&2
+    fi
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$iothubd" --data-dir "$work/data" --amqp-port 0 --exit-after-seconds 60 \
+    ${IOTHUBD_EXTRA_ARGS:-} >"$work/iothubd.log" 2>&1 &
+server_pid=$!
+
+for _ in $(seq $((ready_timeout_s * 10))); do
+    grep -q '^iothubd: ready$' "$work/iothubd.log" && break
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+        echo "interop: iothubd exited before it was ready" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+if ! grep -q '^iothubd: ready$' "$work/iothubd.log"; then
+    echo "interop: iothubd was not ready after ${ready_timeout_s} s" >&2
+    exit 1
+fi
+
+conn=$(sed -n 's/^iothubd: device connection string: //p' "$work/iothubd.log" | head -n 1)
+ca=$(sed -n 's/^iothubd: CA certificate: //p' "$work/iothubd.log" | head -n 1)
+if [ -z "$conn" ] || [ -z "$ca" ]; then
+    echo "interop: could not read the connection string or CA path from iothubd" >&2
+    exit 1
+fi
+echo "interop: $(grep '^iothubd: AMQPS listening on' "$work/iothubd.log")"
+echo "interop: device $(sed -n 's/.*DeviceId=\([^;]*\).*/\1/p' <<<"$conn")"
+
+set +e
+node "$here/send_one.js" "$conn" "$ca"
+node_status=$?
+set -e
+exit "$node_status"
