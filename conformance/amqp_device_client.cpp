@@ -110,6 +110,7 @@ class ClientConnection : public proton::messaging_handler {
                                         : proton::scalar();
         const bool ok = code.type() == proton::INT && proton::get<int32_t>(code) == 200;
         if (!matches || !ok) {
+            ++client_.token_refusals_;
             client_.env_.trace("client.cbs-refused", client_.config_.device_id);
             d.connection().close(proton::error_condition("amqp:unauthorized-access",
                                                          "put-token refused"));

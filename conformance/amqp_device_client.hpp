@@ -64,6 +64,8 @@ class AmqpDeviceClient {
     size_t pending() const { return queue_.size() + in_flight_; }
     uint64_t connects() const { return connects_; }
     uint64_t connection_failures() const { return failures_; }
+    // Put-token requests the hub answered with a status other than 200.
+    uint64_t token_refusals() const { return token_refusals_; }
     const DeviceClientConfig& config() const { return config_; }
 
   private:
@@ -93,6 +95,7 @@ class AmqpDeviceClient {
     uint64_t connects_ = 0;
     uint64_t failures_ = 0;
     uint64_t attempt_ = 0;
+    uint64_t token_refusals_ = 0;
     std::shared_ptr<AmqpDeviceClient*> self_;
 };
 
