@@ -28,7 +28,9 @@ struct HubWorld {
 
     HubWorld() {
         if (std::getenv("HUB_FUZZ_TRACE") != nullptr) {  // print what the hub did with an input
-            sim.set_trace_printer([](const std::string& line) { std::printf("%s\n", line.c_str()); });
+            sim.add_trace_sink([](const simnet::TraceEvent& e) {
+                std::printf("%s\n", simnet::to_text(e).c_str());
+            });
         }
         hub::HubConfig config;
         config.host_name = kHubHostName;

@@ -89,8 +89,8 @@ class World {
 
 World::World(const ScenarioConfig& config)
     : config_(config), sim_(config.seed), net_(sim_, sim_.random_for("network")) {
-    if (config_.print_trace) {
-        sim_.set_trace_printer([](const std::string& line) { std::printf("%s\n", line.c_str()); });
+    for (const simnet::TraceSink& sink : config_.trace_sinks) {
+        sim_.add_trace_sink(sink);
     }
     hub::Random keys = sim_.random_for("keys");
     hub_config_.host_name = "hub";

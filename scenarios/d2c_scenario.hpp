@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hub/env/time.hpp"
+#include "simnet/trace.hpp"
 
 namespace scenarios {
 
@@ -39,7 +40,8 @@ struct ScenarioConfig {
     uint32_t random_crashes = 2;
     std::optional<std::vector<Fault>> faults;
     int64_t liveness_deadline_ms = 120'000;
-    bool print_trace = false;
+    // Sinks that see every trace event (printers, JSONL writers, divergence recorders).
+    std::vector<simnet::TraceSink> trace_sinks;
     // Plants a known bug in the hub (acknowledge D2C without syncing) to prove the checker
     // catches it.
     bool plant_bug_skip_sync = false;

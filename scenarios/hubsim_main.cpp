@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "scenarios/d2c_scenario.hpp"
@@ -27,6 +28,9 @@ Usage: hubsim [options]
   --crashes N         random hub crashes during the send window (default 2)
   --send-window-ms N  virtual time over which messages are sent and faults fire (default 10000)
   --trace             print every traced event (time_ns node kind detail)
+  --trace-jsonl FILE  write every traced event as one JSON object per line to FILE
+  --check-determinism run each seed twice and compare the traces event by event; on a
+                      difference, name the first diverging event of both runs
   --plant-bug skip-sync
                       plant a known bug (the hub acknowledges without syncing its log) to
                       see the checker catch it
@@ -37,6 +41,14 @@ replays the run. Exit status 0 when every run passed, 1 when one failed, 2 on ba
 
 Example: hubsim --seed 7 --devices 100 --messages 50 --crashes 5
 )";
+
+struct Options {
+    scenarios::ScenarioConfig config;
+    uint64_t seeds = 1;
+    bool print_trace = false;
+    bool check_determinism = false;
+    std::string jsonl_path;
+};
 
 bool parse_u64(const char* text, uint64_t* out) {
     char* end = nullptr;
@@ -54,11 +66,22 @@ int usage_error(const std::string& message) {
     return 2;
 }
 
-}  // namespace
+// Sets one numeric option. Returns false for an unknown name.
+bool set_number(Options& o, const std::string& name, uint64_t value) {
+    scenarios::ScenarioConfig& c = o.config;
+    if (name == "--seed") c.seed = value;
+    else if (name == "--seeds") o.seeds = value;
+    else if (name == "--devices") c.devices = static_cast<uint32_t>(value);
+    else if (name == "--messages") c.messages_per_device = static_cast<uint32_t>(value);
+    else if (name == "--resets") c.random_resets = static_cast<uint32_t>(value);
+    else if (name == "--crashes") c.random_crashes = static_cast<uint32_t>(value);
+    else if (name == "--send-window-ms") c.send_window_ms = static_cast<int64_t>(value);
+    else return false;
+    return true;
+}
 
-int main(int argc, char** argv) {
-    scenarios::ScenarioConfig config;
-    uint64_t seeds = 1;
+// Parses argv into `o`. Returns -1 to go on, or an exit status (help printed, usage error).
+int parse(int argc, char** argv, Options& o) {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--help" || arg == "-h") {
@@ -66,66 +89,116 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (arg == "--trace") {
-            config.print_trace = true;
-            continue;
-        }
-        if (arg == "--plant-bug") {
-            if (i + 1 >= argc || std::string(argv[i + 1]) != "skip-sync") {
+            o.print_trace = true;
+        } else if (arg == "--check-determinism") {
+            o.check_determinism = true;
+        } else if (i + 1 >= argc) {
+            return usage_error("missing value for " + arg);
+        } else if (arg == "--trace-jsonl") {
+            o.jsonl_path = argv[++i];
+        } else if (arg == "--plant-bug") {
+            if (std::string(argv[++i]) != "skip-sync") {
                 return usage_error("--plant-bug takes one of: skip-sync");
             }
-            config.plant_bug_skip_sync = true;
-            ++i;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            return usage_error("missing value for " + arg);
-        }
-        uint64_t value = 0;
-        if (!parse_u64(argv[++i], &value)) {
-            return usage_error("'" + std::string(argv[i]) + "' is not a non-negative integer (" +
-                               arg + ")");
-        }
-        if (arg == "--seed") {
-            config.seed = value;
-        } else if (arg == "--seeds") {
-            seeds = value;
-        } else if (arg == "--devices") {
-            config.devices = static_cast<uint32_t>(value);
-        } else if (arg == "--messages") {
-            config.messages_per_device = static_cast<uint32_t>(value);
-        } else if (arg == "--resets") {
-            config.random_resets = static_cast<uint32_t>(value);
-        } else if (arg == "--crashes") {
-            config.random_crashes = static_cast<uint32_t>(value);
-        } else if (arg == "--send-window-ms") {
-            config.send_window_ms = static_cast<int64_t>(value);
+            o.config.plant_bug_skip_sync = true;
         } else {
-            return usage_error("unknown option " + arg);
+            uint64_t value = 0;
+            if (!parse_u64(argv[++i], &value)) {
+                return usage_error("'" + std::string(argv[i]) + "' is not a non-negative integer (" +
+                                   arg + ")");
+            }
+            if (!set_number(o, arg, value)) {
+                return usage_error("unknown option " + arg);
+            }
         }
     }
-    if (config.devices == 0 || seeds == 0) {
+    if (o.config.devices == 0 || o.seeds == 0) {
         return usage_error("--devices and --seeds must be at least 1");
     }
-    const uint64_t first = config.seed;
-    for (uint64_t s = 0; s < seeds; ++s) {
-        config.seed = first + s;
+    return -1;
+}
+
+void print_result(const scenarios::ScenarioConfig& config, const scenarios::ScenarioResult& r) {
+    std::printf("seed %" PRIu64 ": %s\n", config.seed, r.verdict.c_str());
+    std::printf("  sent=%" PRIu64 " acknowledged=%" PRIu64 " in_log=%" PRIu64
+                " faults_fired=%" PRIu64 " hub_crashes=%" PRIu64 " events=%" PRIu64
+                " virtual_time=%" PRId64 "ms\n",
+                r.sent, r.acknowledged, r.in_log, r.faults_fired, r.hub_crashes, r.events,
+                r.end_time_ms);
+    std::printf("  trace hash: %016" PRIx64 "\n", r.trace_hash);
+    std::printf("  replay: %s\n", scenarios::replay_command(config).c_str());
+    std::fflush(stdout);
+}
+
+// Runs the seed a second time and compares both traces event by event.
+bool check_determinism(scenarios::ScenarioConfig config, const simnet::TraceRecorder& first) {
+    simnet::TraceRecorder second;
+    config.trace_sinks = {second.sink()};
+    scenarios::run_d2c_scenario(config);
+    const std::optional<size_t> at = simnet::first_divergence(first.events(), second.events());
+    if (!at) {
+        std::printf("  determinism: both runs gave the same %zu events%s\n",
+                    first.events().size(), first.truncated() ? " (recording truncated)" : "");
+        return true;
+    }
+    std::printf("  determinism: FAIL: the runs diverge at event %zu\n", *at);
+    const auto show = [&](const char* which, const std::vector<simnet::TraceEvent>& events) {
+        std::printf("    %s: %s\n", which,
+                    *at < events.size() ? simnet::to_text(events[*at]).c_str() : "(run ended)");
+    };
+    show("first run ", first.events());
+    show("second run", second.events());
+    return false;
+}
+
+int run(Options& o) {
+    std::ofstream jsonl;
+    if (!o.jsonl_path.empty()) {
+        jsonl.open(o.jsonl_path);
+        if (!jsonl) {
+            std::fprintf(stderr, "hubsim: cannot write %s: %s\n", o.jsonl_path.c_str(),
+                         std::strerror(errno));
+            return 2;
+        }
+    }
+    const uint64_t first = o.config.seed;
+    for (uint64_t s = 0; s < o.seeds; ++s) {
+        scenarios::ScenarioConfig base = o.config;
+        base.seed = first + s;
+        scenarios::ScenarioConfig config = base;
+        simnet::TraceRecorder recorder;
+        if (o.print_trace) {
+            config.trace_sinks.push_back([](const simnet::TraceEvent& e) {
+                std::printf("%s\n", simnet::to_text(e).c_str());
+            });
+        }
+        if (jsonl.is_open()) {
+            config.trace_sinks.push_back(
+                [&jsonl](const simnet::TraceEvent& e) { jsonl << simnet::to_jsonl(e) << '\n'; });
+        }
+        if (o.check_determinism) {
+            config.trace_sinks.push_back(recorder.sink());
+        }
         const scenarios::ScenarioResult r = scenarios::run_d2c_scenario(config);
-        std::printf("seed %" PRIu64 ": %s\n", config.seed, r.verdict.c_str());
-        std::printf("  sent=%" PRIu64 " acknowledged=%" PRIu64 " in_log=%" PRIu64
-                    " faults_fired=%" PRIu64 " hub_crashes=%" PRIu64 " events=%" PRIu64
-                    " virtual_time=%" PRId64 "ms\n",
-                    r.sent, r.acknowledged, r.in_log, r.faults_fired, r.hub_crashes, r.events,
-                    r.end_time_ms);
-        std::printf("  trace hash: %016" PRIx64 "\n", r.trace_hash);
-        std::printf("  replay: %s\n", scenarios::replay_command(config).c_str());
-        std::fflush(stdout);
-        if (!r.ok) {
+        print_result(config, r);
+        if (!r.ok || (o.check_determinism && !check_determinism(base, recorder))) {
             return 1;
         }
     }
-    if (seeds > 1) {
-        std::printf("%" PRIu64 " seeds passed (%" PRIu64 "..%" PRIu64 ")\n", seeds, first,
-                    first + seeds - 1);
+    if (o.seeds > 1) {
+        std::printf("%" PRIu64 " seeds passed (%" PRIu64 "..%" PRIu64 ")\n", o.seeds, first,
+                    first + o.seeds - 1);
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options;
+    const int status = parse(argc, argv, options);
+    if (status >= 0) {
+        return status;
+    }
+    return run(options);
 }

@@ -49,7 +49,7 @@ class SimNode : public hub::Env {
 
     // hub::Env
     Instant now() const override { return sim_.now(); }
-    int64_t utc_now_ms() const override { return kSimEpochUtcMs + sim_.now().to_millis(); }
+    int64_t utc_now_ms() const override { return sim_.utc_epoch_ms() + sim_.now().to_millis(); }
     TimerId schedule(Instant at, std::function<void()> fn) override;
     void cancel(TimerId id) override;
     hub::Random& random() override { return random_; }

@@ -2,18 +2,8 @@
 
 namespace simnet {
 
-namespace {
 
-uint64_t fnv1a(uint64_t h, std::string_view s) {
-    for (char c : s) {
-        h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
-    }
-    return (h ^ 0xff) * 0x100000001b3ULL;  // field separator
-}
-
-}  // namespace
-
-Simulator::Simulator(uint64_t seed) : seed_(seed), root_(seed), trace_hash_(hub::mix64(seed)) {}
+Simulator::Simulator(uint64_t seed) : seed_(seed), root_(seed), trace_(seed) {}
 
 TimerId Simulator::schedule(Instant at, std::function<void()> fn) {
     HUB_ASSERT(at >= now_);
@@ -58,18 +48,6 @@ bool Simulator::run_until(const std::function<bool()>& done, Instant deadline) {
         step();
     }
     return true;
-}
-
-void Simulator::trace(std::string_view node, std::string_view kind, std::string_view detail) {
-    uint64_t h = fnv1a(0xcbf29ce484222325ULL ^ static_cast<uint64_t>(now_.ns), node);
-    h = fnv1a(h, kind);
-    h = fnv1a(h, detail);
-    trace_hash_ = hub::mix64(trace_hash_ ^ h);
-    ++trace_count_;
-    if (printer_) {
-        printer_(std::to_string(now_.ns) + " " + std::string(node) + " " + std::string(kind) +
-                 " " + std::string(detail));
-    }
 }
 
 }  // namespace simnet

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "hub/env/env.hpp"
+#include "simnet/trace.hpp"
 
 namespace simnet {
 
@@ -52,13 +53,17 @@ class Simulator {
     // A random stream for a component, independent of every other label's stream.
     hub::Random random_for(std::string_view label) const { return root_.fork(label); }
 
-    void trace(std::string_view node, std::string_view kind, std::string_view detail);
-    uint64_t trace_hash() const { return trace_hash_; }
-    uint64_t trace_count() const { return trace_count_; }
-    // When set, every traced event is also printed as one line (for debugging a seed).
-    void set_trace_printer(std::function<void(const std::string&)> printer) {
-        printer_ = std::move(printer);
+    void trace(std::string_view node, std::string_view kind, std::string_view detail) {
+        trace_.record(now_.ns, node, kind, detail);
     }
+    uint64_t trace_hash() const { return trace_.hash(); }
+    uint64_t trace_count() const { return trace_.count(); }
+    // Sinks see every traced event (printers, JSONL writers, recorders).
+    void add_trace_sink(TraceSink sink) { trace_.add_sink(std::move(sink)); }
+
+    // The UTC time at virtual instant 0 (ms since the Unix epoch); nodes read UTC from it.
+    int64_t utc_epoch_ms() const { return utc_epoch_ms_; }
+    void set_utc_epoch_ms(int64_t ms) { utc_epoch_ms_ = ms; }
 
   private:
     struct Entry {
@@ -78,9 +83,8 @@ class Simulator {
     std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue_;
     // Lookup only (never iterated): the callbacks of events not yet run or cancelled.
     std::unordered_map<TimerId, std::function<void()>> live_;
-    uint64_t trace_hash_ = 0;
-    uint64_t trace_count_ = 0;
-    std::function<void(const std::string&)> printer_;
+    Trace trace_;
+    int64_t utc_epoch_ms_ = kSimEpochUtcMs;
 };
 
 }  // namespace simnet

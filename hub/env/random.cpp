@@ -1,5 +1,7 @@
 #include "hub/env/random.hpp"
 
+#include <cmath>
+
 #include "hub/env/assert.hpp"
 
 namespace hub {
@@ -59,6 +61,34 @@ bool Random::chance(uint64_t numerator, uint64_t denominator) {
         return true;
     }
     return uniform(denominator) < numerator;
+}
+
+namespace {
+
+// Natural logarithm of x in (0, 1] from +, -, *, / and frexp only (all exact or correctly
+// rounded under IEEE 754), unlike std::log whose last bit may differ between libms.
+double portable_log(double x) {
+    int exponent = 0;
+    const double m = std::frexp(x, &exponent);  // x = m * 2^exponent, m in [0.5, 1)
+    const double z = (m - 1.0) / (m + 1.0);     // ln(m) = 2 atanh(z), |z| <= 1/3
+    const double z2 = z * z;
+    double term = z;
+    double sum = 0.0;
+    for (int k = 1; k < 60; k += 2) {  // |z|^59 / 59 is far below double precision
+        sum += term / k;
+        term *= z2;
+    }
+    return 2.0 * sum + exponent * 0.69314718055994530942;
+}
+
+}  // namespace
+
+uint64_t Random::exponential(uint64_t mean) {
+    // u in (0, 1]: 53 random bits, never zero.
+    const double u = static_cast<double>((next_u64() >> 11) + 1) * 0x1.0p-53;
+    const double draw = -portable_log(u) * static_cast<double>(mean);
+    const double cap = 64.0 * static_cast<double>(mean);
+    return static_cast<uint64_t>(draw < cap ? draw + 0.5 : cap);
 }
 
 Random Random::fork(std::string_view label) const {

@@ -22,6 +22,10 @@ class Random {
     int64_t uniform_between(int64_t lo, int64_t hi);
     // True with probability numerator / denominator. REQUIRES: denominator > 0.
     bool chance(uint64_t numerator, uint64_t denominator);
+    // Exponentially distributed with the given mean (rounded to an integer, capped at
+    // 64 * mean), for inter-arrival times and latencies. Computed with IEEE basic operations
+    // only (no libm), so every platform draws the same values.
+    uint64_t exponential(uint64_t mean);
     // An independent child stream: adding draws to the child does not shift the parent's.
     // The child's seed depends on the parent's seed and on `label` only.
     Random fork(std::string_view label) const;

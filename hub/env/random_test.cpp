@@ -60,6 +60,22 @@ TEST(Random, ForksAreIndependentOfParentDraws) {
     EXPECT_NE(a.fork("device/1").next_u64(), a.fork("device/2").next_u64());
 }
 
+TEST(Random, ExponentialHasItsMeanAndIsPinned) {
+    Random r(11);
+    uint64_t sum = 0;
+    uint64_t small = 0;
+    for (int i = 0; i < 100000; ++i) {
+        const uint64_t v = r.exponential(1000);
+        ASSERT_LE(v, 64000u);
+        sum += v;
+        small += v < 693 ? 1 : 0;  // the median of Exp(mean) is mean * ln 2
+    }
+    EXPECT_NEAR(static_cast<double>(sum) / 100000, 1000.0, 15.0);
+    EXPECT_NEAR(static_cast<double>(small) / 100000, 0.5, 0.01);
+    Random pinned(1);
+    EXPECT_EQ(pinned.exponential(1000000), 352510u);  // checked against an independent model
+}
+
 TEST(Random, ShuffleIsAPermutation) {
     Random r(5);
     std::vector<int> v = {1, 2, 3, 4, 5, 6, 7, 8};
