@@ -158,7 +158,7 @@ void HubConnection::handle_put_token(proton::delivery& d, const proton::message&
         const Device* found = device.ok() ? hub_.registry().find(*device) : nullptr;
         if (!device.ok()) {
             status = device.status();
-        } else if (found == nullptr || !found->enabled) {
+        } else if (found == nullptr || !found->enabled()) {
             status = Status(Code::unauthorized, "unknown or disabled device " + *device);
         } else {
             status = auth::verify_sas_token(*token, found->primary_key, env_.utc_now_ms() / 1000);

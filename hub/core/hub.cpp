@@ -2,14 +2,38 @@
 
 namespace hub {
 
-Result<std::unique_ptr<Hub>> Hub::open(Env& env, HubConfig config) {
-    std::unique_ptr<Hub> hub(new Hub(env, std::move(config)));
-    for (const DeviceSpec& spec : hub->config_.devices) {
+namespace {
+
+Status ensure_device(Registry& registry, const DeviceSpec& spec) {
+    const Device* existing = registry.find(spec.id);
+    if (existing == nullptr) {
         Device device;
         device.id = spec.id;
-        device.primary_key =
-            spec.primary_key.empty() ? generate_device_key(env.random()) : spec.primary_key;
-        Status s = hub->registry_.add(std::move(device));
+        device.primary_key = spec.primary_key;
+        if (!spec.primary_key.empty()) {
+            device.secondary_key = spec.primary_key;
+        }
+        return registry.create(std::move(device)).status();
+    }
+    if (spec.primary_key.empty() || existing->primary_key == spec.primary_key) {
+        return Status();
+    }
+    Device updated = *existing;
+    updated.primary_key = spec.primary_key;
+    return registry.update(std::move(updated), "*").status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Hub>> Hub::open(Env& env, HubConfig config) {
+    std::unique_ptr<Hub> hub(new Hub(env, std::move(config)));
+    Result<std::unique_ptr<Registry>> registry = Registry::open(env);
+    if (!registry.ok()) {
+        return registry.status();
+    }
+    hub->registry_ = std::move(*registry);
+    for (const DeviceSpec& spec : hub->config_.devices) {
+        Status s = ensure_device(*hub->registry_, spec);
         if (!s.ok()) {
             return s;
         }

@@ -20,9 +20,11 @@
 
 namespace hub {
 
+// A device the configuration asks for. Created if the registry lacks it; an existing device
+// keeps its identity, and gets this primary key if one is given and differs.
 struct DeviceSpec {
     std::string id;
-    std::string primary_key;  // base64; empty means "generate one"
+    std::string primary_key;  // base64; empty means "generate one" (on creation only)
 };
 
 struct HubConfig {
@@ -41,7 +43,7 @@ class Hub {
 
     Env& env() { return env_; }
     const HubConfig& config() const { return config_; }
-    Registry& registry() { return registry_; }
+    Registry& registry() { return *registry_; }
     D2cLog& d2c() { return *d2c_; }
 
   private:
@@ -49,7 +51,7 @@ class Hub {
 
     Env& env_;
     HubConfig config_;
-    Registry registry_;
+    std::unique_ptr<Registry> registry_;
     std::unique_ptr<D2cLog> d2c_;
 };
 

@@ -2,14 +2,52 @@
 
 #include <cctype>
 
+#include <nlohmann/json.hpp>
+
 #include "hub/auth/sas.hpp"
+#include "hub/core/device_json.hpp"
 
 namespace hub {
 
-bool is_valid_device_id(std::string_view id) {
-    if (id.empty() || id.size() > kDeviceIdBytesMax) {
-        return false;
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kLogName = "registry.log";
+// Symmetric keys decode to 16..64 bytes (Azure's rule).
+constexpr size_t kKeyBytesMin = 16;
+constexpr size_t kKeyBytesMax = 64;
+
+Status check_key(const std::string& key, const char* which) {
+    Result<Bytes> raw = auth::base64_decode(key);
+    if (!raw.ok() || raw->size() < kKeyBytesMin || raw->size() > kKeyBytesMax) {
+        return Status(Code::invalid_argument,
+                      std::string(which) + " must be base64 of 16 to 64 bytes");
     }
+    return Status();
+}
+
+bool is_thumbprint(const std::string& t) {
+    if (t.size() != 40 && t.size() != 64) return false;
+    for (char c : t) {
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    }
+    return true;
+}
+
+std::string strip_quotes(std::string_view s) {
+    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+    return std::string(s);
+}
+
+Status record_error(const std::string& what) {
+    return Status(Code::corruption, std::string(kLogName) + ": " + what);
+}
+
+}  // namespace
+
+bool is_valid_device_id(std::string_view id) {
+    if (id.empty() || id.size() > kDeviceIdBytesMax) return false;
     static constexpr std::string_view kExtra = "-.+%_#*?!(),=@$'";
     for (char c : id) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && kExtra.find(c) == kExtra.npos) {
@@ -23,32 +61,284 @@ std::string generate_device_key(Random& random) {
     Bytes key(32);
     for (size_t i = 0; i < key.size(); i += 8) {
         const uint64_t word = random.next_u64();
-        for (size_t k = 0; k < 8; ++k) {
-            key[i + k] = static_cast<uint8_t>(word >> (8 * k));
-        }
+        for (size_t k = 0; k < 8; ++k) key[i + k] = static_cast<uint8_t>(word >> (8 * k));
     }
     return auth::base64_encode(key);
 }
 
-Status Registry::add(Device device) {
-    if (!is_valid_device_id(device.id)) {
-        return Status(Code::invalid_argument, "invalid device id '" + device.id + "'");
+std::string Device::etag() const {
+    Bytes be(8);
+    for (int i = 0; i < 8; ++i) be[7 - i] = static_cast<uint8_t>(version >> (8 * i));
+    return auth::base64_encode(be);
+}
+
+Registry::Registry(Env& env) : env_(env), log_(env.disk(), kLogName) {}
+
+Result<std::unique_ptr<Registry>> Registry::open(Env& env) {
+    std::unique_ptr<Registry> registry(new Registry(env));
+    Result<std::vector<Bytes>> records = registry->log_.recover();
+    if (!records.ok()) return records.status();
+    for (const Bytes& record : *records) {
+        Status s = registry->replay(record);
+        if (!s.ok()) return s;
     }
-    Result<Bytes> key = auth::base64_decode(device.primary_key);
-    if (!key.ok() || key->empty()) {
-        return Status(Code::invalid_argument, "device " + device.id + ": key is not base64");
+    if (registry->policies_.empty()) {
+        Status s = registry->create_default_policies();
+        if (!s.ok()) return s;
     }
-    if (devices_.contains(device.id)) {
-        return Status(Code::already_exists, "device " + device.id + " already exists");
+    env.trace("registry.recovered", "devices=" + std::to_string(registry->devices_.size()));
+    return registry;
+}
+
+Status Registry::replay(const Bytes& record) {
+    const json j = json::parse(record.begin(), record.end(), nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("op")) {
+        return record_error("record is not a JSON object with an op");
     }
-    std::string id = device.id;
-    devices_.emplace(std::move(id), std::move(device));
-    return Status::ok_status();
+    const std::string op = j.value("op", "");
+    if (op == "put") {
+        Result<Device> d = device_from_json(j.value("device", json::object()));
+        if (!d.ok()) return record_error(d.status().message());
+        d->version = j.value("version", uint64_t{0});
+        d->status_updated_ms = j.value("statusUpdatedMs", int64_t{0});
+        std::string id = d->id;
+        devices_[id] = std::move(*d);
+    } else if (op == "remove") {
+        devices_.erase(j.value("id", ""));
+    } else if (op == "policy") {
+        SharedAccessPolicy p{j.value("name", ""), j.value("primaryKey", ""),
+                             j.value("secondaryKey", ""), j.value("rights", 0u)};
+        std::string name = p.name;
+        policies_[name] = std::move(p);
+    } else {
+        return record_error("unknown op '" + op + "'");
+    }
+    return Status();
+}
+
+Status Registry::log_put(const Device& d) {
+    const std::string text = json{{"op", "put"},
+                                  {"version", d.version},
+                                  {"statusUpdatedMs", d.status_updated_ms},
+                                  {"device", device_to_json(d)}}
+                                 .dump();
+    return log_.append(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+Status Registry::log_remove(std::string_view id) {
+    const std::string text = json{{"op", "remove"}, {"id", id}}.dump();
+    return log_.append(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+Status Registry::log_policy(const SharedAccessPolicy& p) {
+    const std::string text = json{{"op", "policy"},          {"name", p.name},
+                                  {"primaryKey", p.primary_key}, {"secondaryKey", p.secondary_key},
+                                  {"rights", p.rights}}
+                                 .dump();
+    return log_.append(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+Status Registry::create_default_policies() {
+    const std::pair<const char*, uint32_t> defaults[] = {
+        {"iothubowner", kRegistryRead | kRegistryWrite | kServiceConnect | kDeviceConnect},
+        {"service", kServiceConnect},
+        {"device", kDeviceConnect},
+        {"registryRead", kRegistryRead},
+        {"registryReadWrite", kRegistryRead | kRegistryWrite},
+    };
+    for (const auto& [name, rights] : defaults) {
+        SharedAccessPolicy p{name, generate_device_key(env_.random()),
+                             generate_device_key(env_.random()), rights};
+        Status s = log_policy(p);
+        if (!s.ok()) return s;
+        policies_[p.name] = std::move(p);
+    }
+    return log_.sync();
+}
+
+std::string Registry::new_generation_id() {
+    // Azure's generation ids are 18-digit decimal numbers.
+    return std::to_string(100'000'000'000'000'000ULL +
+                          env_.random().uniform(900'000'000'000'000'000ULL));
+}
+
+Status Registry::validate(Device& d) {
+    if (!is_valid_device_id(d.id)) {
+        return Status(Code::invalid_argument, "invalid device id '" + d.id +
+                                                  "' (1-128 chars: letters, digits, -.+%_#*?!(),=@$')");
+    }
+    if (d.status_reason.size() > kStatusReasonBytesMax) {
+        return Status(Code::invalid_argument, "statusReason is longer than 128 characters");
+    }
+    if (d.auth_type == AuthType::sas) {
+        if (d.primary_key.empty() && d.secondary_key.empty()) {
+            d.primary_key = generate_device_key(env_.random());
+            d.secondary_key = generate_device_key(env_.random());
+        }
+        Status s = check_key(d.primary_key, "primaryKey");
+        if (s.ok() && !d.secondary_key.empty()) s = check_key(d.secondary_key, "secondaryKey");
+        return s;
+    }
+    if (d.auth_type == AuthType::self_signed &&
+        (!is_thumbprint(d.primary_thumbprint) ||
+         (!d.secondary_thumbprint.empty() && !is_thumbprint(d.secondary_thumbprint)))) {
+        return Status(Code::invalid_argument, "x509 thumbprints must be 40 or 64 hex digits");
+    }
+    d.primary_key.clear();
+    d.secondary_key.clear();
+    return Status();
+}
+
+Device* Registry::find_mutable(std::string_view id) {
+    auto it = devices_.find(id);
+    return it == devices_.end() ? nullptr : &it->second;
 }
 
 const Device* Registry::find(std::string_view id) const {
     auto it = devices_.find(id);
     return it == devices_.end() ? nullptr : &it->second;
+}
+
+Result<Device> Registry::apply_create(Device d) {
+    if (devices_.size() >= kDevicesMax) {
+        return Status(Code::resource_exhausted, "the registry holds 1,000,000 devices already");
+    }
+    Status s = validate(d);
+    if (!s.ok()) return s;
+    if (devices_.contains(d.id)) {
+        return Status(Code::already_exists, "DeviceAlreadyExists: " + d.id);
+    }
+    d.generation_id = new_generation_id();
+    d.version = 1;
+    d.status_updated_ms = env_.utc_now_ms();
+    d.connected = false;
+    d.last_activity_ms = d.connection_state_updated_ms = 0;
+    d.cloud_to_device_message_count = 0;
+    s = log_put(d);
+    if (!s.ok()) return s;
+    std::string id = d.id;
+    devices_[id] = d;
+    return d;
+}
+
+Result<Device> Registry::create(Device device) {
+    Result<Device> d = apply_create(std::move(device));
+    if (!d.ok()) return d;
+    Status s = log_.sync();
+    if (!s.ok()) return s;
+    env_.trace("registry.create", d->id);
+    return d;
+}
+
+Result<Device> Registry::apply_update(Device d, std::string_view if_match) {
+    Device* current = find_mutable(d.id);
+    if (current == nullptr) return Status(Code::not_found, "DeviceNotFound: " + d.id);
+    const std::string expected = strip_quotes(if_match);
+    if (!expected.empty() && expected != "*" && expected != current->etag()) {
+        return Status(Code::failed_precondition, "PreconditionFailed: etag mismatch for " + d.id);
+    }
+    if (d.auth_type == AuthType::sas && d.primary_key.empty() && d.secondary_key.empty()) {
+        d.primary_key = current->primary_key;  // an update without keys keeps them
+        d.secondary_key = current->secondary_key;
+    }
+    Status s = validate(d);
+    if (!s.ok()) return s;
+    d.generation_id = current->generation_id;
+    d.version = current->version + 1;
+    d.status_updated_ms = d.status != current->status ? env_.utc_now_ms()
+                                                      : current->status_updated_ms;
+    d.connected = current->connected;
+    d.connection_state_updated_ms = current->connection_state_updated_ms;
+    d.last_activity_ms = current->last_activity_ms;
+    d.cloud_to_device_message_count = current->cloud_to_device_message_count;
+    s = log_put(d);
+    if (!s.ok()) return s;
+    *current = d;
+    return d;
+}
+
+Result<Device> Registry::update(Device device, std::string_view if_match) {
+    Result<Device> d = apply_update(std::move(device), if_match);
+    if (!d.ok()) return d;
+    Status s = log_.sync();
+    if (!s.ok()) return s;
+    env_.trace("registry.update", d->id + " etag=" + d->etag());
+    return d;
+}
+
+Status Registry::apply_remove(std::string_view id, std::string_view if_match) {
+    const Device* current = find(id);
+    if (current == nullptr) return Status(Code::not_found, "DeviceNotFound: " + std::string(id));
+    const std::string expected = strip_quotes(if_match);
+    if (!expected.empty() && expected != "*" && expected != current->etag()) {
+        return Status(Code::failed_precondition,
+                      "PreconditionFailed: etag mismatch for " + std::string(id));
+    }
+    Status s = log_remove(id);
+    if (!s.ok()) return s;
+    devices_.erase(devices_.find(id));
+    return Status();
+}
+
+Status Registry::remove(std::string_view id, std::string_view if_match) {
+    Status s = apply_remove(id, if_match);
+    if (!s.ok()) return s;
+    env_.trace("registry.remove", id);
+    return log_.sync();
+}
+
+std::vector<const Device*> Registry::list(std::string_view after_id, size_t max) const {
+    std::vector<const Device*> page;
+    max = std::min(max, kListPageMax);
+    for (auto it = after_id.empty() ? devices_.begin() : devices_.upper_bound(after_id);
+         it != devices_.end() && page.size() < max; ++it) {
+        page.push_back(&it->second);
+    }
+    return page;
+}
+
+Result<std::vector<Registry::ImportError>> Registry::import_devices(std::vector<ImportItem> items) {
+    std::vector<ImportError> errors;
+    for (ImportItem& item : items) {
+        const std::string id = item.device.id;
+        Status s;
+        if (item.mode == ImportMode::remove) {
+            s = apply_remove(id, "*");
+        } else if (item.mode == ImportMode::create || find(id) == nullptr) {
+            s = apply_create(std::move(item.device)).status();
+        } else {
+            s = apply_update(std::move(item.device), "*").status();
+        }
+        if (!s.ok()) errors.push_back({id, s});
+    }
+    Status s = log_.sync();
+    if (!s.ok()) return s;
+    env_.trace("registry.import", "items=" + std::to_string(items.size()) +
+                                      " errors=" + std::to_string(errors.size()));
+    return errors;
+}
+
+std::vector<Device> Registry::export_devices() const {
+    std::vector<Device> out;
+    out.reserve(devices_.size());
+    for (const auto& [id, device] : devices_) out.push_back(device);
+    return out;
+}
+
+const SharedAccessPolicy* Registry::policy(std::string_view name) const {
+    auto it = policies_.find(name);
+    return it == policies_.end() ? nullptr : &it->second;
+}
+
+void Registry::set_connected(std::string_view id, bool connected, int64_t now_ms) {
+    if (Device* d = find_mutable(id); d != nullptr && d->connected != connected) {
+        d->connected = connected;
+        d->connection_state_updated_ms = now_ms;
+    }
+}
+
+void Registry::touch(std::string_view id, int64_t now_ms) {
+    if (Device* d = find_mutable(id)) d->last_activity_ms = now_ms;
 }
 
 }  // namespace hub

@@ -8,6 +8,7 @@ const char* code_name(Code code) {
         case Code::invalid_argument: return "invalid_argument";
         case Code::not_found: return "not_found";
         case Code::already_exists: return "already_exists";
+        case Code::failed_precondition: return "failed_precondition";
         case Code::unauthorized: return "unauthorized";
         case Code::resource_exhausted: return "resource_exhausted";
         case Code::unavailable: return "unavailable";

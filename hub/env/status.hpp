@@ -17,6 +17,7 @@ enum class Code {
     invalid_argument,
     not_found,
     already_exists,
+    failed_precondition,  // an If-Match etag that no longer matches
     unauthorized,
     resource_exhausted,
     unavailable,  // transient: the peer or the disk is gone for now, retry later

@@ -62,8 +62,10 @@ Flags (also accepted as --flag=value):
                             Default: localhost (the certificate is valid for localhost and
                             127.0.0.1)
   --device ID[:BASE64KEY]   A device to register; repeat for more. Without a key one is
-                            generated (32 random bytes) at every start, so pass the key to keep
-                            connection strings stable. Without any --device, "device1" is made.
+                            generated (32 random bytes) when the device is created; the
+                            registry in DIR/hub keeps it across restarts. A key given for an
+                            existing device replaces its primary key. Without any --device,
+                            "device1" is made.
   --partitions N            Number of D2C partitions, 1 to 128. Default: 4
   --exit-after-seconds N    Stop by itself after N seconds (tests use it so a server never
                             outlives them). 0 = run until SIGINT/SIGTERM. Default: 0
