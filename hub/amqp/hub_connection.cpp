@@ -51,11 +51,13 @@ HubConnection::HubConnection(Env& env, Hub& hub, std::unique_ptr<Stream> stream,
         env, std::move(stream), "iothub",
         [this, on_finished = std::move(on_finished)](const Status& status) {
             trace("amqp.closed", status.to_string());
+            report_disconnects(status);
             on_finished();
         });
 }
 
 HubConnection::~HubConnection() {
+    report_disconnects(Status(Code::unavailable, "the hub closed the connection"));
     *self_ = nullptr;
     awaiting_durable_.clear();
     cbs_replies_.clear();
@@ -77,6 +79,22 @@ void HubConnection::start() {
 
 void HubConnection::trace(std::string_view kind, const std::string& detail) {
     env_.trace(kind, name_ + " " + detail);
+}
+
+void HubConnection::mark_connected(const std::string& device_id) {
+    if (connected_devices_.insert(device_id).second) {
+        hub_.monitor().device_connected(device_id);
+        hub_.registry().set_connected(device_id, true, env_.utc_now_ms());
+    }
+}
+
+void HubConnection::report_disconnects(const Status& reason) {
+    const std::string text = reason.ok() ? "closed by the device" : reason.message();
+    for (const std::string& device_id : connected_devices_) {
+        hub_.monitor().device_disconnected(device_id, text);
+        hub_.registry().set_connected(device_id, false, env_.utc_now_ms());
+    }
+    connected_devices_.clear();
 }
 
 void HubConnection::on_connection_open(proton::connection& c) {
@@ -103,6 +121,9 @@ void HubConnection::on_receiver_open(proton::receiver& r) {
         }
     }
     trace("amqp.attach", "receiver " + address);
+    if (address != kCbsAddress) {
+        mark_connected(d2c_device_of(address));
+    }
     r.open(proton::receiver_options().auto_accept(false).credit_window(kD2cCreditWindow));
 }
 
@@ -168,6 +189,10 @@ void HubConnection::handle_put_token(proton::delivery& d, const proton::message&
         }
         trace("cbs.put-token", (device.ok() ? *device : std::string("?")) + " " +
                                    status.to_string());
+        if (!status.ok()) {
+            hub_.monitor().connection_error(device.ok() ? *device : std::string(),
+                                            status.to_string());
+        }
     }
     reply.properties().put("status-code", static_cast<int32_t>(status.ok() ? 200 : 401));
     reply.properties().put("status-description",
@@ -210,6 +235,7 @@ void HubConnection::handle_d2c(proton::delivery& d, proton::message& m,
         const std::string text = proton::get<std::string>(body);
         message.body.assign(text.begin(), text.end());
     }
+    hub_.registry().touch(device_id, env_.utc_now_ms());
     const uint64_t ticket = next_ticket_++;
     awaiting_durable_.emplace(ticket, d);
     std::weak_ptr<HubConnection*> weak = self_;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <proton/delivery.hpp>
@@ -57,6 +58,8 @@ class HubConnection : public proton::messaging_handler {
     void send_cbs_replies();
     bool authorized(const std::string& device_id) const;
     void trace(std::string_view kind, const std::string& detail);
+    void mark_connected(const std::string& device_id);
+    void report_disconnects(const Status& reason);
 
     Env& env_;
     Hub& hub_;
@@ -64,6 +67,9 @@ class HubConnection : public proton::messaging_handler {
     std::string name_;
     // Device id -> token expiry (Unix seconds) for every device this connection proved.
     std::map<std::string, int64_t> token_expiry_s_;
+    // Devices with a link open on this connection: reported connected to the monitor, and
+    // disconnected when the connection ends.
+    std::set<std::string> connected_devices_;
     proton::sender cbs_sender_;
     std::deque<proton::message> cbs_replies_;
     // Whether this connection still exists, for callbacks that may outlive it.

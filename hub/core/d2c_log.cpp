@@ -6,8 +6,6 @@ namespace hub {
 
 namespace {
 
-std::string partition_file(uint32_t p) { return "d2c-" + std::to_string(p) + ".log"; }
-
 // Properties per message: bounded so a corrupt count cannot ask for unbounded memory.
 constexpr uint32_t kPropertiesMax = 1024;
 
@@ -68,6 +66,10 @@ Result<std::unique_ptr<D2cLog>> D2cLog::open(Env& env, D2cLogConfig config) {
         }
     }
     return log;
+}
+
+std::string D2cLog::partition_file(uint32_t p) const {
+    return config_.file_prefix + "-" + std::to_string(p) + ".log";
 }
 
 Status D2cLog::recover_partition(uint32_t p) {

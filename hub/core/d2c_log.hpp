@@ -1,6 +1,6 @@
 // D2cLog: the partitioned device-to-cloud event log, with durable (group-committed) appends.
 //
-// Each partition is a RecordLog file "d2c-<p>.log". append() assigns the event its partition
+// Each partition is a RecordLog file "d2c-<p>.log" (the prefix is configurable). append() assigns the event its partition
 // (a stable hash of the device id), sequence number and enqueued time, writes the record, and
 // calls `done` only after a group commit has synced the partition file: an acknowledged event
 // survives any crash. Readers see committed events only. A failed sync makes the log fail-stop
@@ -47,6 +47,8 @@ struct EventPosition {
 
 struct D2cLogConfig {
     uint32_t partitions = 4;
+    // Partition p lives in "<file_prefix>-<p>.log" (other streams, e.g. monitoring, reuse the log).
+    std::string file_prefix = "d2c";
     // How long appends wait to share one sync (group commit).
     Duration group_commit_delay = Duration::millis(1);
     // A planted bug for proving the checkers: acknowledge without syncing. Never set it
@@ -88,6 +90,7 @@ class D2cLog {
 
     D2cLog(Env& env, D2cLogConfig config) : env_(env), config_(config) {}
     Status recover_partition(uint32_t p);
+    std::string partition_file(uint32_t p) const;
     void fail_later(AppendDone done, Status status);
     void commit();
 

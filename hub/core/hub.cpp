@@ -43,6 +43,12 @@ Result<std::unique_ptr<Hub>> Hub::open(Env& env, HubConfig config) {
         return d2c.status();
     }
     hub->d2c_ = std::move(*d2c);
+    Result<std::unique_ptr<D2cLog>> monitor = D2cLog::open(env, hub->config_.monitor);
+    if (!monitor.ok()) {
+        return monitor.status();
+    }
+    hub->monitor_stream_ = std::move(*monitor);
+    hub->monitor_ = std::make_unique<Monitor>(env, hub->config_.host_name, *hub->monitor_stream_);
     return hub;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "hub/core/d2c_log.hpp"
+#include "hub/core/monitor.hpp"
 #include "hub/core/registry.hpp"
 #include "hub/env/env.hpp"
 
@@ -31,6 +32,12 @@ struct HubConfig {
     // The host name devices put in their SAS token audience ("{host}/devices/{id}").
     std::string host_name = "localhost";
     D2cLogConfig d2c;
+    // The connection-monitoring stream (same log machinery, its own files).
+    D2cLogConfig monitor = [] {
+        D2cLogConfig c;
+        c.file_prefix = "monitor";
+        return c;
+    }();
     std::vector<DeviceSpec> devices;
 };
 
@@ -45,6 +52,8 @@ class Hub {
     const HubConfig& config() const { return config_; }
     Registry& registry() { return *registry_; }
     D2cLog& d2c() { return *d2c_; }
+    D2cLog& monitor_stream() { return *monitor_stream_; }
+    Monitor& monitor() { return *monitor_; }
 
   private:
     Hub(Env& env, HubConfig config) : env_(env), config_(std::move(config)) {}
@@ -53,6 +62,8 @@ class Hub {
     HubConfig config_;
     std::unique_ptr<Registry> registry_;
     std::unique_ptr<D2cLog> d2c_;
+    std::unique_ptr<D2cLog> monitor_stream_;
+    std::unique_ptr<Monitor> monitor_;
 };
 
 }  // namespace hub
