@@ -9,10 +9,16 @@ namespace {
 // Properties per message: bounded so a corrupt count cannot ask for unbounded memory.
 constexpr uint32_t kPropertiesMax = 1024;
 
-}  // namespace
+size_t encoded_size(const StoredEvent& e) {
+    size_t n = 4 + 8 + 8 + 4 + e.message.device_id.size() + 4 + e.message.message_id.size() + 4 +
+               e.message.body.size() + 4;
+    for (const auto& [key, value] : e.message.properties) {
+        n += 8 + key.size() + value.size();
+    }
+    return n;
+}
 
-Bytes encode_event(const StoredEvent& event) {
-    store::Writer w;
+void encode_event_into(store::Writer& w, const StoredEvent& event) {
     w.u32(event.partition);
     w.u64(event.sequence_number);
     w.i64(event.enqueued_time_ms);
@@ -25,6 +31,13 @@ Bytes encode_event(const StoredEvent& event) {
         w.str(key);
         w.str(value);
     }
+}
+
+}  // namespace
+
+Bytes encode_event(const StoredEvent& event) {
+    store::Writer w(encoded_size(event));
+    encode_event_into(w, event);
     return std::move(w.bytes());
 }
 
@@ -136,7 +149,18 @@ void D2cLog::append(D2cMessage message, AppendDone done) {
     const uint32_t p = partition_of(message.device_id);
     Partition& part = partitions_[p];
     StoredEvent event{p, part.next_sequence_number, env_.utc_now_ms(), std::move(message)};
-    Status s = part.file->append(encode_event(event));
+    // Encode straight into the framed record: one buffer, sized once.
+    store::Writer framed(store::kRecordHeaderBytes + encoded_size(event));
+    framed.u32(0);
+    framed.u32(0);
+    encode_event_into(framed, event);
+    Status s = framed.bytes().size() - store::kRecordHeaderBytes > store::kRecordPayloadBytesMax
+                   ? Status(Code::invalid_argument, "event record too large")
+                   : Status();
+    if (s.ok()) {
+        store::seal_record(framed.bytes());
+        s = part.file->append_sealed(framed.bytes());
+    }
     if (!s.ok()) {
         failed_ = true;
         fail_later(std::move(done), s);

@@ -8,6 +8,13 @@ void Writer::u32(uint32_t v) {
     }
 }
 
+void Writer::u32_at(size_t pos, uint32_t v) {
+    HUB_ASSERT(pos + 4 <= out_.size());
+    for (int i = 0; i < 4; ++i) {
+        out_[pos + i] = static_cast<uint8_t>(v >> (8 * i));
+    }
+}
+
 void Writer::u64(uint64_t v) {
     for (int i = 0; i < 8; ++i) {
         out_.push_back(static_cast<uint8_t>(v >> (8 * i)));

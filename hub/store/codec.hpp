@@ -15,7 +15,10 @@ namespace hub::store {
 
 class Writer {
   public:
+    explicit Writer(size_t reserve_bytes = 0) { out_.reserve(reserve_bytes); }
     void u32(uint32_t v);
+    // Overwrites 4 bytes written earlier. REQUIRES: pos + 4 <= size.
+    void u32_at(size_t pos, uint32_t v);
     void u64(uint64_t v);
     void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
     void str(std::string_view s);  // u32 length + bytes

@@ -5,13 +5,23 @@
 
 namespace hub::store {
 
+void seal_record(Bytes& framed) {
+    HUB_ASSERT(framed.size() >= kRecordHeaderBytes);
+    const ByteView payload = ByteView(framed).subspan(kRecordHeaderBytes);
+    HUB_ASSERT(payload.size() <= kRecordPayloadBytesMax);
+    const uint32_t length = static_cast<uint32_t>(payload.size());
+    const uint32_t crc = crc32c(payload);
+    for (int i = 0; i < 4; ++i) {
+        framed[i] = static_cast<uint8_t>(length >> (8 * i));
+        framed[4 + i] = static_cast<uint8_t>(crc >> (8 * i));
+    }
+}
+
 Bytes frame_record(ByteView payload) {
     HUB_ASSERT(payload.size() <= kRecordPayloadBytesMax);
-    Writer w;
-    w.u32(static_cast<uint32_t>(payload.size()));
-    w.u32(crc32c(payload));
-    Bytes out = std::move(w.bytes());
-    out.insert(out.end(), payload.begin(), payload.end());
+    Bytes out(kRecordHeaderBytes + payload.size());
+    std::copy(payload.begin(), payload.end(), out.begin() + kRecordHeaderBytes);
+    seal_record(out);
     return out;
 }
 
@@ -93,6 +103,11 @@ Status RecordLog::append(ByteView payload) {
         return Status(Code::invalid_argument, "record larger than kRecordPayloadBytesMax");
     }
     const Bytes framed = frame_record(payload);
+    return disk_.append(file_name_, framed);
+}
+
+Status RecordLog::append_sealed(ByteView framed) {
+    HUB_ASSERT(framed.size() >= kRecordHeaderBytes);
     return disk_.append(file_name_, framed);
 }
 
