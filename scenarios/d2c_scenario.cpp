@@ -49,19 +49,6 @@ std::string message_id(uint32_t device, uint32_t n) {
     return "dev-" + std::to_string(device) + "/" + std::to_string(n);
 }
 
-std::vector<Fault> draw_faults(const ScenarioConfig& config, hub::Random random) {
-    std::vector<Fault> faults;
-    for (uint32_t i = 0; i < config.random_resets; ++i) {
-        faults.push_back({random.uniform_between(0, config.send_window_ms),
-                          Fault::Kind::reset_connection, 0});
-    }
-    for (uint32_t i = 0; i < config.random_crashes; ++i) {
-        faults.push_back({random.uniform_between(0, config.send_window_ms),
-                          Fault::Kind::crash_hub, random.uniform_between(10, 2000)});
-    }
-    return faults;
-}
-
 // Everything one run owns, torn down in order (devices and hub before network and simulator).
 class World {
   public:
@@ -71,7 +58,6 @@ class World {
   private:
     void boot_devices();
     void schedule_faults();
-    void fire(const Fault& fault);
     HubProcess* hub_process() { return static_cast<HubProcess*>(hub_node_->process()); }
     bool all_delivered();
     bool check_log(ScenarioResult* result);
@@ -82,9 +68,9 @@ class World {
     hub::HubConfig hub_config_;
     std::set<std::string> sent_;
     std::set<std::string> acknowledged_;
-    uint64_t faults_fired_ = 0;
     std::unique_ptr<SimNode> hub_node_;
     std::vector<std::unique_ptr<SimNode>> device_nodes_;
+    std::unique_ptr<simnet::Nemesis> nemesis_;
 };
 
 World::World(const ScenarioConfig& config)
@@ -137,29 +123,16 @@ void World::boot_devices() {
 }
 
 void World::schedule_faults() {
-    std::vector<Fault> faults =
-        config_.faults ? *config_.faults : draw_faults(config_, sim_.random_for("nemesis"));
-    for (const Fault& fault : faults) {
-        sim_.schedule(Instant{Duration::millis(fault.at_ms).ns}, [this, fault] { fire(fault); });
-    }
-}
-
-void World::fire(const Fault& fault) {
-    sim_.trace("nemesis", "fault", describe(fault));
-    if (fault.kind == Fault::Kind::reset_connection) {
-        faults_fired_ += net_.reset_random_connection() ? 1 : 0;
+    nemesis_ = std::make_unique<simnet::Nemesis>(
+        sim_, net_, std::map<std::string, SimNode*>{{"hub", hub_node_.get()}});
+    if (config_.faults) {
+        nemesis_->schedule(*config_.faults);
         return;
     }
-    if (!hub_node_->running()) {
-        return;  // already down
-    }
-    ++faults_fired_;
-    hub_node_->crash();
-    sim_.schedule(sim_.now() + Duration::millis(fault.downtime_ms), [this] {
-        if (!hub_node_->running()) {
-            hub_node_->restart();
-        }
-    });
+    hub::Random random = sim_.random_for("nemesis");
+    const simnet::FaultRates rates =
+        config_.swarm ? simnet::swarm_rates(random, config_.fault_rates) : config_.fault_rates;
+    nemesis_->schedule(simnet::draw_plan(random, rates, config_.send_window_ms, {"hub"}));
 }
 
 bool World::all_delivered() {
@@ -212,6 +185,7 @@ ScenarioResult World::run() {
     const Instant deadline = safety_end + Duration::millis(config_.liveness_deadline_ms);
     // Liveness: no new faults after the window; a hub still down is restarted by its timer.
     const bool live = sim_.run_until([this] { return all_delivered(); }, deadline);
+    result.hub_crashes = hub_node_->crashes();  // the nemesis's, not the checker's own below
     result.ok = live ? check_log(&result) : false;
     if (!live) {
         std::string missing;
@@ -230,8 +204,10 @@ ScenarioResult World::run() {
     }
     result.sent = sent_.size();
     result.acknowledged = acknowledged_.size();
-    result.faults_fired = faults_fired_;
-    result.hub_crashes = hub_node_->crashes();
+    for (const auto& [kind, counts] : nemesis_->report().by_kind) {
+        result.faults_fired += counts.fired;
+    }
+    result.fault_report = nemesis_->report().to_string();
     result.events = sim_.events_run();
     result.end_time_ms = sim_.now().to_millis();
     sim_.trace("checker", "verdict", result.verdict);
@@ -240,14 +216,6 @@ ScenarioResult World::run() {
 }
 
 }  // namespace
-
-std::string describe(const Fault& fault) {
-    if (fault.kind == Fault::Kind::reset_connection) {
-        return "reset_connection@" + std::to_string(fault.at_ms) + "ms";
-    }
-    return "crash_hub@" + std::to_string(fault.at_ms) + "ms+" + std::to_string(fault.downtime_ms) +
-           "ms";
-}
 
 ScenarioResult run_d2c_scenario(const ScenarioConfig& config) {
     World world(config);
@@ -258,9 +226,9 @@ std::string replay_command(const ScenarioConfig& config) {
     return "build/bin/hubsim --seed " + std::to_string(config.seed) + " --devices " +
            std::to_string(config.devices) + " --messages " +
            std::to_string(config.messages_per_device) + " --resets " +
-           std::to_string(config.random_resets) + " --crashes " +
-           std::to_string(config.random_crashes) + " --send-window-ms " +
-           std::to_string(config.send_window_ms) +
+           std::to_string(config.fault_rates.resets) + " --crashes " +
+           std::to_string(config.fault_rates.crashes) + " --send-window-ms " +
+           std::to_string(config.send_window_ms) + (config.swarm ? " --swarm" : "") +
            (config.plant_bug_skip_sync ? " --plant-bug skip-sync" : "");
 }
 

@@ -17,18 +17,12 @@
 #include <vector>
 
 #include "hub/env/time.hpp"
+#include "simnet/nemesis.hpp"
 #include "simnet/trace.hpp"
 
 namespace scenarios {
 
 using hub::Duration;
-
-struct Fault {
-    enum class Kind { reset_connection, crash_hub };
-    int64_t at_ms = 0;
-    Kind kind = Kind::reset_connection;
-    int64_t downtime_ms = 0;  // crash_hub: how long the hub stays down
-};
 
 struct ScenarioConfig {
     uint64_t seed = 1;
@@ -36,9 +30,10 @@ struct ScenarioConfig {
     uint32_t messages_per_device = 16;
     int64_t send_window_ms = 10'000;
     // Random faults, drawn from the seed within the send window, when `faults` is not set.
-    uint32_t random_resets = 8;
-    uint32_t random_crashes = 2;
-    std::optional<std::vector<Fault>> faults;
+    // With `swarm`, the seed also decides which kinds are on and how many (up to these).
+    simnet::FaultRates fault_rates;
+    bool swarm = false;
+    std::optional<std::vector<simnet::Fault>> faults;  // an explicit plan (crash target "hub")
     int64_t liveness_deadline_ms = 120'000;
     // Sinks that see every trace event (printers, JSONL writers, divergence recorders).
     std::vector<simnet::TraceSink> trace_sinks;
@@ -55,6 +50,7 @@ struct ScenarioResult {
     uint64_t acknowledged = 0;  // distinct messages the hub accepted
     uint64_t in_log = 0;        // events in the recovered log (duplicates included)
     uint64_t faults_fired = 0;
+    std::string fault_report;  // per kind: fired/planned
     uint64_t hub_crashes = 0;
     uint64_t events = 0;
     int64_t end_time_ms = 0;
@@ -62,6 +58,5 @@ struct ScenarioResult {
 
 ScenarioResult run_d2c_scenario(const ScenarioConfig& config);
 std::string replay_command(const ScenarioConfig& config);
-std::string describe(const Fault& fault);
 
 }  // namespace scenarios

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <set>
+
 namespace scenarios {
 namespace {
 
@@ -12,15 +14,15 @@ ScenarioConfig small(uint64_t seed) {
     config.devices = 4;
     config.messages_per_device = 8;
     config.send_window_ms = 5000;
-    config.random_resets = 6;
-    config.random_crashes = 2;
+    config.fault_rates.resets = 6;
+    config.fault_rates.crashes = 2;
     return config;
 }
 
 TEST(D2cScenario, PassesWithoutFaults) {
     ScenarioConfig config = small(1);
-    config.random_resets = 0;
-    config.random_crashes = 0;
+    config.fault_rates.resets = 0;
+    config.fault_rates.crashes = 0;
     const ScenarioResult r = run_d2c_scenario(config);
     EXPECT_TRUE(r.ok) << r.verdict;
     EXPECT_EQ(r.acknowledged, 32u);
@@ -45,6 +47,25 @@ TEST(D2cScenario, CheckerCatchesPlantedSkipSyncBug) {
     EXPECT_NE(r.verdict.find("missing from the log"), std::string::npos) << r.verdict;
 }
 
+TEST(D2cScenario, ReportsPlannedAndFiredFaults) {
+    const ScenarioResult r = run_d2c_scenario(small(9));
+    EXPECT_NE(r.fault_report.find("crash_restart"), std::string::npos) << r.fault_report;
+    EXPECT_NE(r.fault_report.find("/6"), std::string::npos) << r.fault_report;  // 6 resets planned
+    EXPECT_GT(r.faults_fired, 0u);
+}
+
+TEST(D2cScenario, SwarmModeVariesTheFaultMixAcrossSeeds) {
+    std::set<std::string> mixes;
+    for (uint64_t seed = 1; seed <= 12; ++seed) {
+        ScenarioConfig config = small(seed);
+        config.swarm = true;
+        const ScenarioResult r = run_d2c_scenario(config);
+        EXPECT_TRUE(r.ok) << r.verdict << "\nreplay: " << replay_command(config);
+        mixes.insert(r.fault_report);
+    }
+    EXPECT_GE(mixes.size(), 4u);  // different seeds chose different fault mixes
+}
+
 TEST(D2cScenario, SameSeedSameTraceHash) {
     const ScenarioResult a = run_d2c_scenario(small(42));
     const ScenarioResult b = run_d2c_scenario(small(42));
@@ -63,15 +84,15 @@ RC_GTEST_PROP(D2cScenarioProperty, AtLeastOnceUnderRandomFaultSchedules, ()) {
     ScenarioConfig config = small(*rc::gen::inRange<uint64_t>(1, 1000000));
     config.devices = *rc::gen::inRange<uint32_t>(1, 4);
     config.messages_per_device = *rc::gen::inRange<uint32_t>(1, 8);
-    const auto faults = *rc::gen::container<std::vector<Fault>>(
+    const auto faults = *rc::gen::container<std::vector<simnet::Fault>>(
         rc::gen::map(rc::gen::tuple(rc::gen::inRange<int64_t>(0, config.send_window_ms),
                                     rc::gen::arbitrary<bool>(),
                                     rc::gen::inRange<int64_t>(1, 3000)),
                      [](const std::tuple<int64_t, bool, int64_t>& t) {
-                         return Fault{std::get<0>(t),
-                                      std::get<1>(t) ? Fault::Kind::crash_hub
+                         using simnet::Fault;
+                         return Fault{std::get<1>(t) ? Fault::Kind::crash_restart
                                                      : Fault::Kind::reset_connection,
-                                      std::get<2>(t)};
+                                      std::get<0>(t), std::get<2>(t), "hub"};
                      }));
     config.faults = faults;
     const ScenarioResult r = run_d2c_scenario(config);

@@ -27,6 +27,8 @@ Usage: hubsim [options]
   --resets N          random connection resets during the send window (default 8)
   --crashes N         random hub crashes during the send window (default 2)
   --send-window-ms N  virtual time over which messages are sent and faults fire (default 10000)
+  --swarm             let each seed choose which fault kinds are on and how many (up to the
+                      counts above): across a sweep, some runs hammer one fault, some see none
   --trace             print every traced event (time_ns node kind detail)
   --trace-jsonl FILE  write every traced event as one JSON object per line to FILE
   --check-determinism run each seed twice and compare the traces event by event; on a
@@ -73,8 +75,8 @@ bool set_number(Options& o, const std::string& name, uint64_t value) {
     else if (name == "--seeds") o.seeds = value;
     else if (name == "--devices") c.devices = static_cast<uint32_t>(value);
     else if (name == "--messages") c.messages_per_device = static_cast<uint32_t>(value);
-    else if (name == "--resets") c.random_resets = static_cast<uint32_t>(value);
-    else if (name == "--crashes") c.random_crashes = static_cast<uint32_t>(value);
+    else if (name == "--resets") c.fault_rates.resets = static_cast<uint32_t>(value);
+    else if (name == "--crashes") c.fault_rates.crashes = static_cast<uint32_t>(value);
     else if (name == "--send-window-ms") c.send_window_ms = static_cast<int64_t>(value);
     else return false;
     return true;
@@ -92,6 +94,8 @@ int parse(int argc, char** argv, Options& o) {
             o.print_trace = true;
         } else if (arg == "--check-determinism") {
             o.check_determinism = true;
+        } else if (arg == "--swarm") {
+            o.config.swarm = true;
         } else if (i + 1 >= argc) {
             return usage_error("missing value for " + arg);
         } else if (arg == "--trace-jsonl") {
@@ -125,6 +129,7 @@ void print_result(const scenarios::ScenarioConfig& config, const scenarios::Scen
                 " virtual_time=%" PRId64 "ms\n",
                 r.sent, r.acknowledged, r.in_log, r.faults_fired, r.hub_crashes, r.events,
                 r.end_time_ms);
+    std::printf("  faults: %s\n", r.fault_report.c_str());
     std::printf("  trace hash: %016" PRIx64 "\n", r.trace_hash);
     std::printf("  replay: %s\n", scenarios::replay_command(config).c_str());
     std::fflush(stdout);
