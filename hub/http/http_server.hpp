@@ -1,0 +1,52 @@
+// HttpServer: the hub's HTTPS front door (the TLS is the Env's), sans-IO over Env::Network.
+//
+// Serves Azure IoT Hub's REST surface (reference §2) for the Node and other SDKs:
+//   device:   POST /devices/{id}/messages/events          D2C, single or batch (204 when durable)
+//   service:  PUT/GET/DELETE /devices/{id}, GET /devices   the identity registry
+// Every request carries a SAS token in Authorization; device calls need the device's own
+// token, registry calls a policy with registry read or write rights. Errors use Azure's body
+// {"Message":"ErrorCode:...;...","ExceptionMessage":"..."}. Paths match case-insensitively
+// (the SDKs and the docs disagree on case), device ids are URL-decoded.
+//
+// The Env and Hub must outlive the server.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "hub/core/hub.hpp"
+#include "hub/http/http_types.hpp"
+
+namespace hub::http {
+
+class HttpConnection;
+
+class HttpServer {
+  public:
+    HttpServer(Env& env, Hub& hub);
+    ~HttpServer();
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    Status listen(const std::string& address);
+    std::string address() const;
+    void serve(std::unique_ptr<Stream> stream);
+    size_t connection_count() const { return connections_.size(); }
+
+    // Routes one request (exposed for tests: no bytes involved).
+    void handle(const Request& request, Respond respond);
+
+  private:
+    void reap(uint64_t id);
+
+    Env& env_;
+    Hub& hub_;
+    std::unique_ptr<Listener> listener_;
+    uint64_t next_id_ = 1;
+    std::map<uint64_t, std::unique_ptr<HttpConnection>> connections_;
+    std::map<uint64_t, TimerId> reap_timers_;
+};
+
+}  // namespace hub::http
