@@ -14,7 +14,7 @@ cleanup() {
     exit "$status"
 }
 trap cleanup EXIT
-"$iothubd" --data-dir "$work/data" --amqp-port 0 --exit-after-seconds 60 >"$work/log" 2>&1 &
+"$iothubd" --data-dir "$work/data" --amqp-port 0 --https-port 0 --exit-after-seconds 60 >"$work/log" 2>&1 &
 pid=$!
 for _ in $(seq 300); do
     grep -q '^iothubd: ready$' "$work/log" && break

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "hub/amqp/amqp_server.hpp"
+#include "hub/http/http_server.hpp"
 #include "hub/auth/sas.hpp"
 #include "hub/core/hub.hpp"
 #include "hub/core/registry.hpp"
@@ -31,6 +32,8 @@ namespace hub::server {
 namespace {
 
 constexpr uint16_t amqps_default_port = 5671;
+// The Node SDK's HTTP transport and registry client always dial 443 (reference §7).
+constexpr uint16_t https_default_port = 443;
 // IoT Hub's tiers offer 2 to 128 D2C partitions; 1 is allowed here for simple tests.
 constexpr uint32_t partitions_max = 128;
 // Azure requires symmetric device keys of 16 to 64 bytes.
@@ -47,6 +50,8 @@ Runs a local Azure-IoT-Hub-compatible hub that devices reach over AMQPS (AMQP 1.
 for example with the official Azure IoT device SDKs. It prints, and flushes, lines a script
 can parse:
   iothubd: AMQPS listening on HOST:PORT
+  iothubd: HTTPS listening on HOST:PORT
+  iothubd: service connection string: HostName=...;SharedAccessKeyName=iothubowner;...
   iothubd: CA certificate: /abs/path/cert.pem     (give it to the SDK: setOptions({ca}))
   iothubd: device connection string: HostName=...;DeviceId=...;SharedAccessKey=...
   iothubd: ready
@@ -57,6 +62,10 @@ Flags (also accepted as --flag=value):
                             Default: ./iothubd-data
   --host HOST               Address to listen on. Default: 127.0.0.1 (this machine only).
   --amqp-port PORT          AMQPS port, 0 picks a free one (read it from the first line).
+  --https-port PORT         HTTPS port (device messaging and the registry REST API), 0 picks
+                            a free one. Default: 443, the port the Node SDK's HTTP transport
+                            and registry client always dial (binding it needs root or
+                            CAP_NET_BIND_SERVICE).
                             Default: 5671
   --hub-name NAME           The hub's HostName: devices put it in their SAS token audience.
                             Default: localhost (the certificate is valid for localhost and
@@ -77,13 +86,14 @@ When the port is not 5671, connection strings carry GatewayHostName=localhost:PO
 Node SDK's AMQP transport dials instead of HostName (the SAS audience still uses HostName).
 
 Example:
-  iothubd --data-dir /tmp/hub --amqp-port 0 --device sensor-1 --exit-after-seconds 60
+  iothubd --data-dir /tmp/hub --amqp-port 0 --https-port 0 --device sensor-1 --exit-after-seconds 60
 )";
 
 struct Options {
     std::string data_dir = "./iothubd-data";
     std::string host = "127.0.0.1";
     uint16_t amqp_port = amqps_default_port;
+    uint16_t https_port = https_default_port;
     std::string hub_name = "localhost";
     std::vector<DeviceSpec> devices;
     uint32_t partitions = 4;
@@ -153,7 +163,7 @@ Status apply_flag(Options& options, const std::string& flag, const std::string& 
         options.devices.push_back(*spec);
         return Status::ok_status();
     }
-    const bool port = flag == "--amqp-port";
+    const bool port = flag == "--amqp-port" || flag == "--https-port";
     const bool partitions = flag == "--partitions";
     Result<int64_t> n = parse_integer(flag, value, partitions ? 1 : 0,
                                       port         ? 65535
@@ -163,7 +173,8 @@ Status apply_flag(Options& options, const std::string& flag, const std::string& 
         return n.status();
     }
     if (port) {
-        options.amqp_port = static_cast<uint16_t>(*n);
+        (flag == "--amqp-port" ? options.amqp_port : options.https_port) =
+            static_cast<uint16_t>(*n);
     } else if (partitions) {
         options.partitions = static_cast<uint32_t>(*n);
     } else {
@@ -174,7 +185,7 @@ Status apply_flag(Options& options, const std::string& flag, const std::string& 
 
 Result<Options> parse_args(const std::vector<std::string>& args) {
     static const std::vector<std::string> valued = {
-        "--data-dir", "--host",       "--amqp-port",         "--hub-name",
+        "--data-dir", "--host",       "--amqp-port", "--https-port",         "--hub-name",
         "--device",   "--partitions", "--exit-after-seconds"};
     Options options;
     for (size_t i = 0; i < args.size(); ++i) {
@@ -243,16 +254,21 @@ uint16_t port_of(const std::string& address) {
     return static_cast<uint16_t>(std::stoul(address.substr(address.rfind(':') + 1)));
 }
 
-std::string listen_address(const Options& options) {
+std::string listen_address(const Options& options, uint16_t port) {
     const bool v6 = options.host.find(':') != std::string::npos && options.host.front() != '[';
     const std::string host = v6 ? "[" + options.host + "]" : options.host;
-    return host + ":" + std::to_string(options.amqp_port);
+    return host + ":" + std::to_string(port);
 }
 
 void announce(const Options& options, RealEnv& env, Hub& hub, const std::string& address,
-              const std::string& ca_path) {
+              const std::string& https_address, const std::string& ca_path) {
     say("data directory: " + env.data_dir());
     say("AMQPS listening on " + address);
+    say("HTTPS listening on " + https_address);
+    const SharedAccessPolicy* owner = hub.registry().policy("iothubowner");
+    HUB_ASSERT(owner != nullptr);
+    say("service connection string: HostName=" + options.hub_name +
+        ";SharedAccessKeyName=iothubowner;SharedAccessKey=" + owner->primary_key);
     say("CA certificate: " + ca_path);
     for (const DeviceSpec& spec : options.devices) {
         const Device* device = hub.registry().find(spec.id);
@@ -323,12 +339,16 @@ int serve(const Options& options) {
         return fail(Status(hub.status().code(), "open hub: " + hub.status().message()));
     }
     auto server = std::make_unique<amqp::AmqpServer>(e, **hub);
-    if (Status s = server->listen(listen_address(options)); !s.ok()) {
+    if (Status s = server->listen(listen_address(options, options.amqp_port)); !s.ok()) {
         return fail(s);
+    }
+    auto https = std::make_unique<http::HttpServer>(e, **hub);
+    if (Status s = https->listen(listen_address(options, options.https_port)); !s.ok()) {
+        return fail(Status(s.code(), "HTTPS: " + s.message()));
     }
     boost::asio::signal_set signals(e.io_context(), SIGINT, SIGTERM);
     std::optional<TimerId> exit_timer = arm_stops(options, e, signals);
-    announce(options, e, **hub, server->address(), ca_path);
+    announce(options, e, **hub, server->address(), https->address(), ca_path);
     Status run_status = e.run();
     if (exit_timer) {
         e.cancel(*exit_timer);
@@ -336,6 +356,7 @@ int serve(const Options& options) {
     boost::system::error_code ignored;
     signals.cancel(ignored);
     server.reset();  // closes connections and the listener
+    https.reset();
     hub->reset();
     Status drain_status = e.run_for(drain_limit);  // let closes reach the peers
     if (!run_status.ok() || !drain_status.ok()) {

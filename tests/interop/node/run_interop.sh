@@ -12,11 +12,16 @@
 # iothubd print every AMQP frame. On failure the server's log is printed.
 set -euo pipefail
 
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-    echo "usage: $0 IOTHUBD_BINARY (an executable iothubd)" >&2
+if [ $# -lt 1 ] || [ ! -x "$1" ]; then
+    echo "usage: $0 IOTHUBD_BINARY [SCRIPT.js [IOTHUBD_ARGS...]] (default script: send_one.js)" >&2
     exit 2
 fi
 iothubd=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+script=${2:-send_one.js}
+shift $(( $# >= 2 ? 2 : 1 ))
+# Default ports: any free ones. Tests of the HTTP transport pass --https-port 443.
+iothubd_args=("$@")
+[ ${#iothubd_args[@]} -gt 0 ] || iothubd_args=(--https-port 0)
 here=$(cd "$(dirname "$0")" && pwd)
 ready_timeout_s=30
 
@@ -57,7 +62,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$iothubd" --data-dir "$work/data" --amqp-port 0 --exit-after-seconds 60 \
+"$iothubd" --data-dir "$work/data" --amqp-port 0 --exit-after-seconds 60 "${iothubd_args[@]}" \
     ${IOTHUBD_EXTRA_ARGS:-} >"$work/iothubd.log" 2>&1 &
 server_pid=$!
 
@@ -75,6 +80,7 @@ if ! grep -q '^iothubd: ready$' "$work/iothubd.log"; then
 fi
 
 conn=$(sed -n 's/^iothubd: device connection string: //p' "$work/iothubd.log" | head -n 1)
+service=$(sed -n 's/^iothubd: service connection string: //p' "$work/iothubd.log" | head -n 1)
 ca=$(sed -n 's/^iothubd: CA certificate: //p' "$work/iothubd.log" | head -n 1)
 if [ -z "$conn" ] || [ -z "$ca" ]; then
     echo "interop: could not read the connection string or CA path from iothubd" >&2
@@ -84,7 +90,10 @@ echo "interop: $(grep '^iothubd: AMQPS listening on' "$work/iothubd.log")"
 echo "interop: device $(sed -n 's/.*DeviceId=\([^;]*\).*/\1/p' <<<"$conn")"
 
 set +e
-node "$here/send_one.js" "$conn" "$ca"
+# The service, registry and Event Hubs clients have no CA option: Node adds this file to its
+# trust store (reference §7).
+DEVICE_CONNECTION_STRING="$conn" SERVICE_CONNECTION_STRING="$service" CA_CERT_PATH="$ca" \
+    NODE_EXTRA_CA_CERTS="$ca" node "$here/$script" "$conn" "$ca"
 node_status=$?
 set -e
 exit "$node_status"
