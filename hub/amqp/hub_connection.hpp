@@ -1,10 +1,16 @@
 // HubConnection: the hub's side of one AMQP connection (a Proton messaging_handler).
 //
-// It accepts the connection (with or without a SASL layer), answers CBS put-token requests on
-// `$cbs` (status-code 200 or 401, correlation id = the request's message id), and serves D2C
-// links `/devices/{id}/messages/events` for the devices whose tokens it accepted. A D2C
-// transfer is settled `accepted` only after the hub's log made it durable; a transfer from a
-// device whose token has expired, or that the log refuses, is `rejected` with an AMQP error.
+// It accepts the connection (with or without a SASL layer) and serves:
+//  - CBS on `$cbs`: put-token with a device token (that device's links) or a policy token
+//    (service links), answered status-code 200 or 401, correlation id = the request's id;
+//  - D2C links `/devices/{id}/messages/events` for proven devices: a transfer is settled
+//    `accepted` only after the hub's log made it durable, `rejected` if the token expired or
+//    the log refused it;
+//  - the Event Hubs-compatible endpoint for policies with ServiceConnect: `$management` READ
+//    requests, and receivers on `{entity}/ConsumerGroups/{cg}/Partitions/{p}` that get events
+//    from their filter's start position and then tail the log as commits land.
+// Devices with a link open are reported to the hub's monitor as connected, and disconnected
+// when the connection ends.
 //
 // Owned by AmqpServer. The Env and Hub must outlive it. Not thread-safe.
 #pragma once
@@ -23,14 +29,17 @@
 #include <proton/sender.hpp>
 
 #include "hub/amqp/driver_pump.hpp"
+#include "hub/amqp/eventhub.hpp"
 #include "hub/core/hub.hpp"
 
 namespace hub::amqp {
 
 // Credit the hub grants a D2C link: bounds the transfers in flight per link.
 constexpr int kD2cCreditWindow = 100;
-// CBS replies waiting for link credit: a client that never grants credit can't grow this.
-constexpr size_t kCbsRepliesQueuedMax = 16;
+// Replies waiting for link credit: a client that never grants credit can't grow this.
+constexpr size_t kRepliesQueuedMax = 16;
+// Event Hubs receivers per connection (each one holds a reader and a log listener slot).
+constexpr size_t kPartitionReadersMax = 128;
 
 class HubConnection : public proton::messaging_handler {
   public:
@@ -46,20 +55,36 @@ class HubConnection : public proton::messaging_handler {
     void on_session_open(proton::session& s) override;
     void on_receiver_open(proton::receiver& r) override;
     void on_sender_open(proton::sender& s) override;
+    void on_sender_close(proton::sender& s) override;
     void on_sendable(proton::sender& s) override;
     void on_message(proton::delivery& d, proton::message& m) override;
     // Proton's default throws; a peer's error is routine here and only traced.
     void on_error(const proton::error_condition& error) override;
 
   private:
+    // A link the hub answers requests on ($cbs, $management), with replies awaiting credit.
+    struct ReplyLink {
+        proton::sender link;
+        std::deque<proton::message> queue;
+        void send(proton::message reply);
+        void flush();
+    };
+    struct Reader {
+        proton::sender link;
+        PartitionReader reader;
+    };
+
     void handle_put_token(proton::delivery& d, const proton::message& m);
     void handle_d2c(proton::delivery& d, proton::message& m, const std::string& device_id);
     void on_d2c_durable(uint64_t ticket, bool ok);
-    void send_cbs_replies();
+    void open_partition_reader(proton::sender& s, const PartitionAddress& address);
+    void pump_readers();
     bool authorized(const std::string& device_id) const;
+    bool service_authorized() const;
     void trace(std::string_view kind, const std::string& detail);
     void mark_connected(const std::string& device_id);
     void report_disconnects(const Status& reason);
+    std::string entity() const;
 
     Env& env_;
     Hub& hub_;
@@ -67,11 +92,12 @@ class HubConnection : public proton::messaging_handler {
     std::string name_;
     // Device id -> token expiry (Unix seconds) for every device this connection proved.
     std::map<std::string, int64_t> token_expiry_s_;
-    // Devices with a link open on this connection: reported connected to the monitor, and
-    // disconnected when the connection ends.
+    int64_t service_expiry_s_ = 0;  // a policy with ServiceConnect, until then
     std::set<std::string> connected_devices_;
-    proton::sender cbs_sender_;
-    std::deque<proton::message> cbs_replies_;
+    ReplyLink cbs_;
+    ReplyLink management_;
+    std::map<std::string, Reader> readers_;  // by link name
+    uint64_t log_listener_ = 0;
     // Whether this connection still exists, for callbacks that may outlive it.
     std::shared_ptr<HubConnection*> self_;
     std::unique_ptr<DriverPump> pump_;

@@ -165,13 +165,11 @@ std::string make_sas_token(std::string_view sr, std::string_view key_base64, int
     return token + "&se=" + std::to_string(expiry_s);
 }
 
-Status verify_sas_token(const SasToken& token, std::string_view key_base64, int64_t now_s) {
-    Result<Bytes> key = base64_decode(key_base64);
-    if (!key.ok()) {
-        return Status(Code::unauthorized, "key is not valid base64");
-    }
+namespace {
+
+Status verify_with_key_bytes(const SasToken& token, ByteView key, int64_t now_s) {
     const std::string to_sign = token.sr + "\n" + std::to_string(token.se);
-    const std::string expected = base64_encode(hmac_sha256(*key, to_sign));
+    const std::string expected = base64_encode(hmac_sha256(key, to_sign));
     if (expected.size() != token.sig.size() ||
         CRYPTO_memcmp(expected.data(), token.sig.data(), expected.size()) != 0) {
         return Status(Code::unauthorized, "signature mismatch");
@@ -180,6 +178,21 @@ Status verify_sas_token(const SasToken& token, std::string_view key_base64, int6
         return Status(Code::unauthorized, "token expired");
     }
     return Status::ok_status();
+}
+
+}  // namespace
+
+Status verify_sas_token(const SasToken& token, std::string_view key_base64, int64_t now_s) {
+    Result<Bytes> key = base64_decode(key_base64);
+    if (!key.ok()) {
+        return Status(Code::unauthorized, "key is not valid base64");
+    }
+    return verify_with_key_bytes(token, *key, now_s);
+}
+
+Status verify_sas_token_text_key(const SasToken& token, std::string_view key_text, int64_t now_s) {
+    return verify_with_key_bytes(
+        token, ByteView(reinterpret_cast<const uint8_t*>(key_text.data()), key_text.size()), now_s);
 }
 
 Result<std::string> device_of_audience(std::string_view sr, std::string_view host_name) {

@@ -34,6 +34,9 @@ std::string make_sas_token(std::string_view sr, std::string_view key_base64, int
 // Checks the signature with `key_base64` and that now_s < se.
 // Errors: unauthorized ("signature mismatch", "token expired").
 Status verify_sas_token(const SasToken& token, std::string_view key_base64, int64_t now_s);
+// The Service Bus / Event Hubs convention: the HMAC key is the key text's own bytes, not its
+// base64 decoding (the @azure/event-hubs client signs this way; reference §9).
+Status verify_sas_token_text_key(const SasToken& token, std::string_view key_text, int64_t now_s);
 
 // The device id a device token's sr names, if sr decodes to "{host}/devices/{id}" with the
 // given host (case-insensitive). Errors: unauthorized.

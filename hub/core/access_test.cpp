@@ -65,6 +65,15 @@ TEST_F(AccessTest, ServiceTokensCarryThePolicyRights) {
         *registry, "myhub", auth::make_sas_token("myhub", read->secondary_key, now_s + 60, "registryRead"), now_s);
     ASSERT_TRUE(r.ok());
     EXPECT_FALSE(r->may(kRegistryWrite));
+    // The Event Hubs client's form: an sb:// audience with a port, signed with the key text.
+    const std::string sr = auth::url_encode_strict("sb://myhub:5671/myhub/ConsumerGroups/$default/Partitions/0");
+    // make_sas_token signs with the base64-decoded key: encode the text to sign with the text.
+    const std::string text_key_b64 =
+        auth::base64_encode(Bytes(owner->primary_key.begin(), owner->primary_key.end()));
+    Result<Principal> eh = authenticate(*registry, "myhub",
+                                        auth::make_sas_token(sr, text_key_b64, now_s + 60, "iothubowner"), now_s);
+    ASSERT_TRUE(eh.ok()) << eh.status().to_string();
+    EXPECT_TRUE(eh->may(kServiceConnect));
     // Signed with another policy's key, or naming an unknown policy.
     EXPECT_FALSE(authenticate(*registry, "myhub",
                               auth::make_sas_token("myhub", read->primary_key, now_s + 60, "iothubowner"), now_s).ok());

@@ -205,6 +205,29 @@ void D2cLog::commit() {
     for (auto& [done, result] : calls) {
         done(result);
     }
+    if (status.ok() && !batch.empty()) {
+        notify_listeners();
+    }
+}
+
+uint64_t D2cLog::add_commit_listener(CommitListener listener) {
+    const uint64_t id = next_listener_++;
+    listeners_.emplace(id, std::move(listener));
+    return id;
+}
+
+void D2cLog::remove_commit_listener(uint64_t id) { listeners_.erase(id); }
+
+void D2cLog::notify_listeners() {
+    std::vector<uint64_t> ids;  // a listener may remove itself or others while we iterate
+    for (const auto& [id, listener] : listeners_) ids.push_back(id);
+    for (uint64_t id : ids) {
+        auto it = listeners_.find(id);
+        if (it != listeners_.end()) {
+            CommitListener copy = it->second;
+            copy();
+        }
+    }
 }
 
 }  // namespace hub

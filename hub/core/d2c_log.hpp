@@ -70,6 +70,12 @@ class D2cLog {
     // invalid_argument (too large), unavailable (the log failed).
     void append(D2cMessage message, AppendDone done);
 
+    // Called after each group commit that made events readable (readers tailing the log).
+    // Listeners may add or remove listeners, and append, from inside the call.
+    using CommitListener = std::function<void()>;
+    uint64_t add_commit_listener(CommitListener listener);
+    void remove_commit_listener(uint64_t id);
+
     uint32_t partition_of(std::string_view device_id) const;
     uint32_t partition_count() const { return config_.partitions; }
     // Committed events of one partition, in sequence order.
@@ -93,6 +99,7 @@ class D2cLog {
     std::string partition_file(uint32_t p) const;
     void fail_later(AppendDone done, Status status);
     void commit();
+    void notify_listeners();
 
     Env& env_;
     D2cLogConfig config_;
@@ -101,7 +108,9 @@ class D2cLog {
     TimerId commit_timer_ = 0;
     bool commit_scheduled_ = false;
     bool failed_ = false;
-    std::map<uint64_t, TimerId> deferred_;  // error callbacks waiting to run, by ticket
+    std::map<uint64_t, TimerId> deferred_;
+    std::map<uint64_t, CommitListener> listeners_;
+    uint64_t next_listener_ = 1;  // error callbacks waiting to run, by ticket
     uint64_t next_ticket_ = 0;
 };
 

@@ -54,9 +54,12 @@ class Hub {
     D2cLog& d2c() { return *d2c_; }
     D2cLog& monitor_stream() { return *monitor_stream_; }
     Monitor& monitor() { return *monitor_; }
+    // When this process opened the hub (UTC ms): the Event Hub's created_at.
+    int64_t opened_ms() const { return opened_ms_; }
 
   private:
-    Hub(Env& env, HubConfig config) : env_(env), config_(std::move(config)) {}
+    Hub(Env& env, HubConfig config)
+        : env_(env), config_(std::move(config)), opened_ms_(env.utc_now_ms()) {}
 
     Env& env_;
     HubConfig config_;
@@ -64,6 +67,7 @@ class Hub {
     std::unique_ptr<D2cLog> d2c_;
     std::unique_ptr<D2cLog> monitor_stream_;
     std::unique_ptr<Monitor> monitor_;
+    int64_t opened_ms_ = 0;
 };
 
 }  // namespace hub

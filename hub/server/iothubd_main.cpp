@@ -52,6 +52,7 @@ can parse:
   iothubd: AMQPS listening on HOST:PORT
   iothubd: HTTPS listening on HOST:PORT
   iothubd: service connection string: HostName=...;SharedAccessKeyName=iothubowner;...
+  iothubd: eventhub connection string: Endpoint=sb://localhost:PORT/;...;EntityPath=...
   iothubd: CA certificate: /abs/path/cert.pem     (give it to the SDK: setOptions({ca}))
   iothubd: device connection string: HostName=...;DeviceId=...;SharedAccessKey=...
   iothubd: ready
@@ -269,6 +270,11 @@ void announce(const Options& options, RealEnv& env, Hub& hub, const std::string&
     HUB_ASSERT(owner != nullptr);
     say("service connection string: HostName=" + options.hub_name +
         ";SharedAccessKeyName=iothubowner;SharedAccessKey=" + owner->primary_key);
+    // The Event Hubs-compatible endpoint is the AMQPS port; the entity is the hub's name.
+    const std::string entity = options.hub_name.substr(0, options.hub_name.find('.'));
+    say("eventhub connection string: Endpoint=sb://" + dial_host(options.host) + ":" +
+        std::to_string(port_of(address)) + "/;SharedAccessKeyName=iothubowner;SharedAccessKey=" +
+        owner->primary_key + ";EntityPath=" + entity);
     say("CA certificate: " + ca_path);
     for (const DeviceSpec& spec : options.devices) {
         const Device* device = hub.registry().find(spec.id);

@@ -1,0 +1,258 @@
+// HubConnection's links and messages: CBS, D2C, and the Event Hubs-compatible endpoint.
+#include <map>
+#include <vector>
+
+#include <proton/connection.hpp>
+#include <proton/error_condition.hpp>
+#include <proton/receiver.hpp>
+#include <proton/receiver_options.hpp>
+#include <proton/scalar.hpp>
+#include <proton/source.hpp>
+#include <proton/target.hpp>
+#include <proton/types.hpp>
+
+#include "hub/amqp/hub_connection.hpp"
+#include "hub/auth/sas.hpp"
+#include "hub/core/access.hpp"
+
+namespace hub::amqp {
+
+namespace {
+
+bool is_management(const std::string& address) {
+    return address == "$management" || address.ends_with("/$management");
+}
+
+std::string d2c_device_of(const std::string& address) {
+    static constexpr std::string_view kPrefix = "/devices/";
+    static constexpr std::string_view kSuffix = "/messages/events";
+    if (address.size() <= kPrefix.size() + kSuffix.size() || !address.starts_with(kPrefix) ||
+        !address.ends_with(kSuffix)) {
+        return {};
+    }
+    std::string id = address.substr(kPrefix.size(),
+                                     address.size() - kPrefix.size() - kSuffix.size());
+    return is_valid_device_id(id) ? id : std::string();
+}
+
+proton::message status_reply(const proton::message& request, const Status& status) {
+    proton::message reply;
+    reply.to(request.reply_to());
+    reply.correlation_id(request.id());
+    reply.properties().put("status-code", static_cast<int32_t>(status.ok() ? 200 : 401));
+    reply.properties().put("status-description",
+                           status.ok() ? std::string("OK") : status.message());
+    return reply;
+}
+
+std::string string_property(const proton::message& m, const std::string& key) {
+    if (!m.properties().exists(key)) return {};
+    const proton::scalar value = m.properties().get(key);
+    return value.type() == proton::STRING ? proton::get<std::string>(value) : std::string();
+}
+
+// The device a (possibly invalid) device token names, for the monitor; "" if none.
+std::string device_named_by(const std::string& token_text, const std::string& host) {
+    Result<auth::SasToken> token = auth::parse_sas_token(token_text);
+    if (!token.ok()) return {};
+    Result<std::string> device = auth::device_of_audience(token->sr, host);
+    return device.ok() ? *device : std::string();
+}
+
+// Application properties as strings (the log keeps strings; JSON-ish text for the rest).
+std::vector<std::pair<std::string, std::string>> application_properties(const proton::message& m) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (m.properties().empty()) return out;
+    std::map<std::string, proton::scalar> properties;
+    proton::get(m.properties().value(), properties);
+    for (const auto& [key, value] : properties) {
+        out.emplace_back(key, value.type() == proton::STRING ? proton::get<std::string>(value)
+                                                             : proton::to_string(value));
+    }
+    return out;
+}
+
+}  // namespace
+
+void HubConnection::on_receiver_open(proton::receiver& r) {
+    const std::string address = r.target().address();
+    if (address != "$cbs" && !is_management(address)) {
+        const std::string device = d2c_device_of(address);
+        if (device.empty()) {
+            trace("amqp.attach.refused", address);
+            r.close(proton::error_condition("amqp:not-found", "no such node: " + address));
+            return;
+        }
+        if (!authorized(device)) {
+            trace("amqp.attach.unauthorized", address);
+            r.close(proton::error_condition("amqp:unauthorized-access",
+                                            "no valid token for device " + device));
+            return;
+        }
+        mark_connected(device);
+    }
+    trace("amqp.attach", "receiver " + address);
+    r.open(proton::receiver_options().auto_accept(false).credit_window(kD2cCreditWindow));
+}
+
+void HubConnection::on_sender_open(proton::sender& s) {
+    const std::string address = s.source().address();
+    if (address == "$cbs" || is_management(address)) {
+        trace("amqp.attach", "sender " + address);
+        s.open();
+        (address == "$cbs" ? cbs_ : management_).link = s;
+        return;
+    }
+    if (std::optional<PartitionAddress> partition = parse_partition_address(address)) {
+        open_partition_reader(s, *partition);
+        return;
+    }
+    s.close(proton::error_condition("amqp:not-found", "no such node: " + address));
+}
+
+void HubConnection::open_partition_reader(proton::sender& s, const PartitionAddress& address) {
+    const auto refuse = [&](const char* condition, const std::string& why) {
+        trace("amqp.attach.refused", why);
+        s.close(proton::error_condition(condition, why));
+    };
+    if (!service_authorized()) {
+        return refuse("amqp:unauthorized-access", "no valid service token with ServiceConnect");
+    }
+    if (address.entity != entity() || address.partition >= hub_.d2c().partition_count()) {
+        return refuse("amqp:not-found", "no such event hub partition: " + address.entity + "/" +
+                                            std::to_string(address.partition));
+    }
+    if (readers_.size() >= kPartitionReadersMax) {
+        return refuse("amqp:resource-limit-exceeded", "too many receivers on this connection");
+    }
+    Result<std::string> filter = selector_expression(s.source().filters());
+    Result<StartPosition> start = filter.ok() ? parse_selector(*filter)
+                                              : Result<StartPosition>(filter.status());
+    if (!start.ok()) return refuse("amqp:invalid-field", start.status().message());
+    s.open();
+    readers_.erase(s.name());
+    readers_.emplace(s.name(), Reader{s, PartitionReader(hub_.d2c(), address.partition, *start)});
+    trace("amqp.attach", "event hub reader " + std::to_string(address.partition) + " from " +
+                             std::to_string(readers_.at(s.name()).reader.next_sequence_number()));
+    if (log_listener_ == 0) {
+        log_listener_ = hub_.d2c().add_commit_listener([this] {
+            pump_readers();
+            pump_->process();
+        });
+    }
+}
+
+void HubConnection::pump_readers() {
+    for (auto& [name, reader] : readers_) {
+        reader.reader.pump(reader.link);
+    }
+}
+
+void HubConnection::on_sender_close(proton::sender& s) { readers_.erase(s.name()); }
+
+void HubConnection::on_sendable(proton::sender& s) {
+    if (s == cbs_.link) {
+        cbs_.flush();
+    } else if (s == management_.link) {
+        management_.flush();
+    } else if (auto it = readers_.find(s.name()); it != readers_.end()) {
+        it->second.reader.pump(it->second.link);
+    }
+}
+
+void HubConnection::on_message(proton::delivery& d, proton::message& m) {
+    // Proton's C++ accessors throw on values of an unexpected type: that is bad input from
+    // the peer, so it ends this connection, never the hub.
+    try {
+        const std::string address = d.receiver().target().address();
+        if (address == "$cbs") {
+            handle_put_token(d, m);
+        } else if (is_management(address)) {
+            d.accept();
+            management_.send(service_authorized()
+                                 ? management_reply(m, hub_.d2c(), entity(), hub_.opened_ms())
+                                 : status_reply(m, Status(Code::unauthorized, "no service token")));
+        } else {
+            handle_d2c(d, m, d2c_device_of(address));
+        }
+    } catch (const std::exception& e) {
+        trace("amqp.decode-error", e.what());
+        d.reject();
+        d.connection().close(proton::error_condition("amqp:decode-error", e.what()));
+    }
+}
+
+void HubConnection::handle_put_token(proton::delivery& d, const proton::message& m) {
+    Status status(Code::invalid_argument, "not a put-token request");
+    if (string_property(m, "operation") == "put-token" && m.body().type() == proton::STRING) {
+        Result<Principal> who = authenticate(hub_.registry(), hub_.config().host_name,
+                                             proton::get<std::string>(m.body()),
+                                             env_.utc_now_ms() / 1000);
+        status = who.status();
+        if (who.ok() && who->kind == Principal::Kind::device) {
+            token_expiry_s_[who->name] = who->expiry_s;
+        } else if (who.ok() && who->may(kServiceConnect)) {
+            service_expiry_s_ = std::max(service_expiry_s_, who->expiry_s);
+        } else if (who.ok()) {
+            status = Status(Code::unauthorized, "policy " + who->name + " lacks ServiceConnect");
+        }
+        trace("cbs.put-token", (who.ok() ? who->name : std::string("?")) + " " + status.to_string());
+        if (!status.ok()) {
+            hub_.monitor().connection_error(
+                device_named_by(proton::get<std::string>(m.body()), hub_.config().host_name),
+                status.to_string());
+        }
+    }
+    d.accept();
+    cbs_.send(status_reply(m, status));
+}
+
+}  // namespace hub::amqp
+
+namespace hub::amqp {
+
+void HubConnection::handle_d2c(proton::delivery& d, proton::message& m,
+                               const std::string& device_id) {
+    if (!authorized(device_id)) {
+        trace("d2c.unauthorized", device_id);
+        d.reject();
+        return;
+    }
+    D2cMessage message;
+    message.device_id = device_id;
+    message.message_id = m.id().empty() ? std::string() : proton::to_string(m.id());
+    const proton::value& body = m.body();
+    if (body.type() == proton::BINARY) {
+        const proton::binary bin = proton::get<proton::binary>(body);
+        message.body.assign(bin.begin(), bin.end());
+    } else if (body.type() == proton::STRING) {
+        const std::string text = proton::get<std::string>(body);
+        message.body.assign(text.begin(), text.end());
+    }
+    message.properties = application_properties(m);
+    hub_.registry().touch(device_id, env_.utc_now_ms());
+    const uint64_t ticket = next_ticket_++;
+    awaiting_durable_.emplace(ticket, d);
+    std::weak_ptr<HubConnection*> weak = self_;
+    hub_.d2c().append(std::move(message), [weak, ticket](Result<EventPosition> result) {
+        std::shared_ptr<HubConnection*> self = weak.lock();
+        if (self && *self) {
+            (*self)->on_d2c_durable(ticket, result.ok());
+        }
+    });
+}
+
+void HubConnection::on_d2c_durable(uint64_t ticket, bool ok) {
+    auto it = awaiting_durable_.find(ticket);
+    HUB_ASSERT(it != awaiting_durable_.end());
+    proton::delivery d = it->second;
+    awaiting_durable_.erase(it);
+    if (ok) {
+        d.accept();
+    } else {
+        d.reject();
+    }
+    pump_->process();
+}
+
+}  // namespace hub::amqp
