@@ -67,7 +67,11 @@ void DriverPump::on_stream_closed(const Status& status) {
         return;
     }
     if (status.ok()) {
+        // The stream is over (Env's contract): no more reads, and writes go nowhere. Close
+        // both sides, or Proton waits forever for a write side that no one will report on
+        // (an iothubd killed with SIGKILL looks exactly like this: a FIN, no AMQP close).
         driver_.read_close();
+        driver_.write_close();
     } else {
         driver_.disconnected(proton::error_condition("amqp:connection:framing-error",
                                                      status.message()));

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include <nlohmann/json.hpp>
+
 #include "hub/auth/sas.hpp"
 #include "hub/http/http_connection.hpp"
 #include "hub/http/routes.hpp"
@@ -93,10 +95,22 @@ void HttpServer::reap(uint64_t id) {
     });
 }
 
+Response HttpServer::health() const {
+    const nlohmann::json body = {{"status", "ok"},
+                                 {"hub", hub_.config().host_name},
+                                 {"devices", hub_.registry().size()},
+                                 {"d2cPartitions", hub_.d2c().partition_count()},
+                                 {"httpConnections", connections_.size()}};
+    return json_response(200, body.dump());
+}
+
 void HttpServer::handle(const Request& request, Respond respond) {
     Result<Target> target = parse_target(std::string_view(request.target().data(),
                                                           request.target().size()));
     if (!target.ok()) return respond(error_response(target.status()));
+    if (target->segments.size() == 1 && iequals(target->segments[0], "health")) {
+        return respond(health());
+    }
     const auto auth = request.find(boost::beast::http::field::authorization);
     const std::string token = auth == request.end() ? "" : std::string(auth->value());
     Result<Principal> principal =

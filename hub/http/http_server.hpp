@@ -3,6 +3,7 @@
 // Serves Azure IoT Hub's REST surface (reference §2) for the Node and other SDKs:
 //   device:   POST /devices/{id}/messages/events          D2C, single or batch (204 when durable)
 //   service:  PUT/GET/DELETE /devices/{id}, GET /devices   the identity registry
+//   anyone:   GET /health                                   liveness, no token needed
 // Every request carries a SAS token in Authorization; device calls need the device's own
 // token, registry calls a policy with registry read or write rights. Errors use Azure's body
 // {"Message":"ErrorCode:...;...","ExceptionMessage":"..."}. Paths match case-insensitively
@@ -40,6 +41,7 @@ class HttpServer {
 
   private:
     void reap(uint64_t id);
+    Response health() const;
 
     Env& env_;
     Hub& hub_;

@@ -117,6 +117,12 @@ TEST_F(HttpServerTest, RegistryRightsAreEnforced) {
     EXPECT_NE(hub->registry().find("d1"), nullptr);
 }
 
+TEST_F(HttpServerTest, HealthNeedsNoToken) {
+    const Response r = call(bh::verb::get, "/health", "");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(nlohmann::json::parse(r.body)["status"], "ok");
+}
+
 TEST_F(HttpServerTest, PathsMatchCaseInsensitivelyAndDecodeIds) {
     ASSERT_TRUE(hub->registry().create([] { Device d; d.id = "a#b"; return d; }()).ok());
     EXPECT_EQ(call(bh::verb::post, "/DEVICES/a%23b/Messages/Events", device_token("a#b"), "x").status, 204);

@@ -15,9 +15,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "hub/amqp/amqp_server.hpp"
 #include "hub/http/http_server.hpp"
@@ -56,6 +60,8 @@ can parse:
   iothubd: CA certificate: /abs/path/cert.pem     (give it to the SDK: setOptions({ca}))
   iothubd: device connection string: HostName=...;DeviceId=...;SharedAccessKey=...
   iothubd: ready
+It also writes DIR/ca.pem and DIR/connection-strings.json ({"service": ..., "eventhub": ...}).
+GET https://HOST:HTTPS_PORT/health answers {"status":"ok",...} without a token.
 
 Flags (also accepted as --flag=value):
   --data-dir DIR            Where the hub keeps its files: DIR/hub holds the D2C log, DIR/tls
@@ -261,27 +267,63 @@ std::string listen_address(const Options& options, uint16_t port) {
     return host + ":" + std::to_string(port);
 }
 
-void announce(const Options& options, RealEnv& env, Hub& hub, const std::string& address,
-              const std::string& https_address, const std::string& ca_path) {
+struct ConnectionStrings {
+    std::string service;
+    std::string eventhub;
+};
+
+ConnectionStrings connection_strings(const Options& options, Hub& hub, uint16_t amqp_port) {
+    const SharedAccessPolicy* owner = hub.registry().policy("iothubowner");
+    HUB_ASSERT(owner != nullptr);
+    // The Event Hubs-compatible endpoint is the AMQPS port; the entity is the hub's name.
+    const std::string entity = options.hub_name.substr(0, options.hub_name.find('.'));
+    return {"HostName=" + options.hub_name +
+                ";SharedAccessKeyName=iothubowner;SharedAccessKey=" + owner->primary_key,
+            "Endpoint=sb://" + dial_host(options.host) + ":" + std::to_string(amqp_port) +
+                "/;SharedAccessKeyName=iothubowner;SharedAccessKey=" + owner->primary_key +
+                ";EntityPath=" + entity};
+}
+
+// DIR/connection-strings.json and DIR/ca.pem: what scripts and CI jobs read.
+Status write_handoff_files(const Options& options, const ConnectionStrings& strings,
+                           const std::string& ca_path) {
+    const std::string json = nlohmann::json{{"service", strings.service},
+                                            {"eventhub", strings.eventhub}}
+                                 .dump(2) + "\n";
+    Status s = write_file_atomic(options.data_dir + "/connection-strings.json",
+                                 ByteView(reinterpret_cast<const uint8_t*>(json.data()), json.size()),
+                                 0600);
+    if (!s.ok()) return s;
+    std::ifstream in(ca_path, std::ios::binary);
+    const std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return write_file_atomic(options.data_dir + "/ca.pem",
+                             ByteView(reinterpret_cast<const uint8_t*>(pem.data()), pem.size()),
+                             0644);
+}
+
+Status announce(const Options& options, RealEnv& env, Hub& hub, const std::string& address,
+                const std::string& https_address, const std::string& ca_path) {
+    const ConnectionStrings strings = connection_strings(options, hub, port_of(address));
+    Status s = write_handoff_files(options, strings, ca_path);
+    if (!s.ok()) return s;
     say("data directory: " + env.data_dir());
     say("AMQPS listening on " + address);
     say("HTTPS listening on " + https_address);
-    const SharedAccessPolicy* owner = hub.registry().policy("iothubowner");
-    HUB_ASSERT(owner != nullptr);
-    say("service connection string: HostName=" + options.hub_name +
-        ";SharedAccessKeyName=iothubowner;SharedAccessKey=" + owner->primary_key);
-    // The Event Hubs-compatible endpoint is the AMQPS port; the entity is the hub's name.
-    const std::string entity = options.hub_name.substr(0, options.hub_name.find('.'));
-    say("eventhub connection string: Endpoint=sb://" + dial_host(options.host) + ":" +
-        std::to_string(port_of(address)) + "/;SharedAccessKeyName=iothubowner;SharedAccessKey=" +
-        owner->primary_key + ";EntityPath=" + entity);
+    say("service connection string: " + strings.service);
+    say("eventhub connection string: " + strings.eventhub);
     say("CA certificate: " + ca_path);
+    say("for scripts: " + options.data_dir + "/ca.pem and " + options.data_dir +
+        "/connection-strings.json (keys service, eventhub)");
     for (const DeviceSpec& spec : options.devices) {
         const Device* device = hub.registry().find(spec.id);
         HUB_ASSERT(device != nullptr);
         say("device connection string: " + connection_string(options, *device, port_of(address)));
     }
+    say("to add a device: restart with --device ID, or PUT https://" + options.hub_name +
+        "/devices/ID?api-version=2021-04-12 with the service connection string (azure-iothub's "
+        "Registry.create does this)");
     say("ready");
+    return Status();
 }
 
 // Arms SIGINT/SIGTERM and --exit-after-seconds to stop the loop. Returns the timer, if any.
@@ -354,7 +396,10 @@ int serve(const Options& options) {
     }
     boost::asio::signal_set signals(e.io_context(), SIGINT, SIGTERM);
     std::optional<TimerId> exit_timer = arm_stops(options, e, signals);
-    announce(options, e, **hub, server->address(), https->address(), ca_path);
+    if (Status s = announce(options, e, **hub, server->address(), https->address(), ca_path);
+        !s.ok()) {
+        return fail(s);
+    }
     Status run_status = e.run();
     if (exit_timer) {
         e.cancel(*exit_timer);
