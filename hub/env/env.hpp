@@ -32,18 +32,30 @@ namespace hub {
 using Bytes = std::vector<uint8_t>;
 using ByteView = std::span<const uint8_t>;
 
-// Named files on one node's disk. Writes are volatile until sync(): a crash may drop or tear
-// unsynced bytes, never synced ones.
+// Named files on one node's disk. Writes (append, pwrite) are volatile until sync(): a crash
+// may drop or tear unsynced bytes, never synced ones. truncate(), remove() and rename() are
+// metadata operations, durable when they return. The usual way to replace a whole file
+// durably: write "x.tmp", sync("x.tmp"), rename("x.tmp", "x").
+//
+// Errors: not_found for a missing file, resource_exhausted when the disk is full (nothing was
+// written), invalid_argument for a bad name or offset, io_error for a failing device.
 class Disk {
   public:
     virtual ~Disk() = default;
+    // Adds bytes at the end, making the file if it is missing.
     virtual Status append(const std::string& name, ByteView bytes) = 0;
+    // Writes bytes at `offset`, overwriting and possibly extending the file. A missing file is
+    // made when offset is 0 (else not_found); an offset past the end is invalid_argument.
+    virtual Status pwrite(const std::string& name, uint64_t offset, ByteView bytes) = 0;
     // The whole file as this process sees it (synced and unsynced bytes).
     virtual Result<Bytes> read(const std::string& name) = 0;
     virtual Status sync(const std::string& name) = 0;
     // REQUIRES: size <= current size.
     virtual Status truncate(const std::string& name, uint64_t size) = 0;
     virtual Status remove(const std::string& name) = 0;
+    // Atomically names `from`'s file `to`, replacing any file called `to`; durable on return.
+    // The file's unsynced bytes stay unsynced. Renaming a file to its own name does nothing.
+    virtual Status rename(const std::string& from, const std::string& to) = 0;
     // Names of existing files, sorted.
     virtual std::vector<std::string> list() = 0;
 };

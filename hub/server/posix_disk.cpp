@@ -70,9 +70,9 @@ Result<int> PosixDisk::create_file(const std::string& path) {
     if (Status s = make_dirs(parent_dir(path)); !s.ok()) {
         return s;
     }
-    int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0 && errno == EEXIST) {
-        fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);  // made by someone else
+        fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);  // made by someone else
     } else if (fd >= 0) {
         // The new directory entry must be durable before any sync() of the file means anything.
         if (Status s = fsync_dir(parent_dir(path)); !s.ok()) {
@@ -94,7 +94,7 @@ Result<int> PosixDisk::open_file(const std::string& name, bool create) {
         return it->second;
     }
     const std::string path = path_of(name);
-    int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0 && !(errno == ENOENT && create)) {
         return errno_status("open", path, errno);
     }
@@ -113,12 +113,64 @@ Result<int> PosixDisk::open_file(const std::string& name, bool create) {
     return fd;
 }
 
+Result<uint64_t> PosixDisk::size_of(int fd, const std::string& name) const {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        return errno_status("stat", path_of(name), errno);
+    }
+    return static_cast<uint64_t>(st.st_size);
+}
+
+Status PosixDisk::write_at(int fd, const std::string& name, uint64_t offset, uint64_t old_size,
+                           ByteView bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done,
+                                   static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            const Status failed = errno_status("write", path_of(name), errno);
+            if (offset + done > old_size) {
+                (void)::ftruncate(fd, static_cast<off_t>(old_size));  // best effort: undo growth
+            }
+            return failed;
+        }
+        HUB_ASSERT(n > 0);
+        done += static_cast<size_t>(n);
+    }
+    HUB_ASSERT(done == bytes.size());
+    return Status::ok_status();
+}
+
 Status PosixDisk::append(const std::string& name, ByteView bytes) {
     Result<int> fd = open_file(name, /*create=*/true);
     if (!fd.ok()) {
         return fd.status();
     }
-    return write_all(*fd, bytes, path_of(name));
+    Result<uint64_t> size = size_of(*fd, name);
+    if (!size.ok()) {
+        return size.status();
+    }
+    return write_at(*fd, name, *size, *size, bytes);
+}
+
+Status PosixDisk::pwrite(const std::string& name, uint64_t offset, ByteView bytes) {
+    Result<int> fd = open_file(name, /*create=*/offset == 0);
+    if (!fd.ok()) {
+        return fd.status();
+    }
+    Result<uint64_t> size = size_of(*fd, name);
+    if (!size.ok()) {
+        return size.status();
+    }
+    if (offset > *size) {
+        return Status(Code::invalid_argument, "pwrite " + path_of(name) + " at " +
+                                                  std::to_string(offset) + ": file has only " +
+                                                  std::to_string(*size) + " bytes");
+    }
+    return write_at(*fd, name, offset, *size, bytes);
 }
 
 Result<Bytes> PosixDisk::read(const std::string& name) {
@@ -191,6 +243,37 @@ Status PosixDisk::remove(const std::string& name) {
         return errno_status("remove", path, errno);
     }
     return fsync_dir(parent_dir(path));
+}
+
+Status PosixDisk::rename(const std::string& from, const std::string& to) {
+    if (Status s = check_disk_name(from); !s.ok()) {
+        return s;
+    }
+    if (Status s = check_disk_name(to); !s.ok()) {
+        return s;
+    }
+    close_file(from);
+    close_file(to);
+    const std::string src = path_of(from);
+    const std::string dst = path_of(to);
+    struct stat st {};
+    if (::stat(src.c_str(), &st) != 0) {
+        return errno_status("rename", src, errno);
+    }
+    if (Status s = make_dirs(parent_dir(dst)); !s.ok()) {
+        return s;
+    }
+    if (::rename(src.c_str(), dst.c_str()) != 0) {
+        return errno_status("rename to " + dst, src, errno);
+    }
+    // The new entry (and the old one's removal) must be durable before we report success.
+    if (Status s = fsync_dir(parent_dir(dst)); !s.ok()) {
+        return s;
+    }
+    if (parent_dir(src) != parent_dir(dst)) {
+        return fsync_dir(parent_dir(src));
+    }
+    return Status::ok_status();
 }
 
 std::vector<std::string> PosixDisk::list() {

@@ -178,6 +178,52 @@ TEST(RealEnvDisk, DataSurvivesReopen) {
     EXPECT_EQ(*env->disk().read("log"), bytes_of("durable"));
 }
 
+TEST(RealEnvDisk, PwriteOverwritesExtendsAndRejectsGaps) {
+    TestTempDir dir;
+    auto env = open_env(dir);
+    Disk& disk = env->disk();
+    ASSERT_TRUE(disk.pwrite("p/f", 0, view_of(bytes_of("hello"))).ok());  // makes file and dir
+    ASSERT_TRUE(disk.pwrite("p/f", 1, view_of(bytes_of("EL"))).ok());
+    ASSERT_TRUE(disk.pwrite("p/f", 4, view_of(bytes_of("O world"))).ok());  // across the end
+    EXPECT_EQ(*disk.read("p/f"), bytes_of("hELlO world"));
+    EXPECT_EQ(disk.pwrite("p/f", 12, view_of(bytes_of("x"))).code(), Code::invalid_argument);
+    EXPECT_EQ(disk.pwrite("missing", 3, view_of(bytes_of("x"))).code(), Code::not_found);
+    EXPECT_EQ(disk.pwrite("../f", 0, view_of(bytes_of("x"))).code(), Code::invalid_argument);
+    // append() goes to the end even after pwrite() and truncate() moved things around.
+    ASSERT_TRUE(disk.truncate("p/f", 5).ok());
+    ASSERT_TRUE(disk.append("p/f", view_of(bytes_of("!"))).ok());
+    ASSERT_TRUE(disk.pwrite("p/f", 0, view_of(bytes_of("J"))).ok());
+    ASSERT_TRUE(disk.append("p/f", view_of(bytes_of("?"))).ok());
+    ASSERT_TRUE(disk.sync("p/f").ok());
+    EXPECT_EQ(*disk.read("p/f"), bytes_of("JELlO!?"));
+    EXPECT_EQ(disk.list(), (std::vector<std::string>{"p/f"}));
+}
+
+TEST(RealEnvDisk, RenameReplacesAtomicallyAndSurvivesReopen) {
+    TestTempDir dir;
+    {
+        auto env = open_env(dir);
+        Disk& disk = env->disk();
+        ASSERT_TRUE(disk.append("snap", view_of(bytes_of("old"))).ok());
+        ASSERT_TRUE(disk.sync("snap").ok());
+        ASSERT_TRUE(disk.append("snap.tmp", view_of(bytes_of("new"))).ok());
+        ASSERT_TRUE(disk.sync("snap.tmp").ok());
+        EXPECT_EQ(*disk.read("snap"), bytes_of("old"));  // "snap" is open in the cache
+        ASSERT_TRUE(disk.rename("snap.tmp", "snap").ok());
+        EXPECT_EQ(*disk.read("snap"), bytes_of("new"));  // not the stale descriptor
+        EXPECT_EQ(disk.list(), (std::vector<std::string>{"snap"}));
+        ASSERT_TRUE(disk.rename("snap", "sub/dir/snap").ok());  // into a new directory
+        ASSERT_TRUE(disk.append("sub/dir/snap", view_of(bytes_of("+"))).ok());
+        ASSERT_TRUE(disk.sync("sub/dir/snap").ok());
+        EXPECT_TRUE(disk.rename("sub/dir/snap", "sub/dir/snap").ok());
+        EXPECT_EQ(disk.rename("gone", "snap").code(), Code::not_found);
+        EXPECT_EQ(disk.rename("sub/dir/snap", "/abs").code(), Code::invalid_argument);
+    }
+    auto env = open_env(dir);
+    EXPECT_EQ(env->disk().list(), (std::vector<std::string>{"sub/dir/snap"}));
+    EXPECT_EQ(*env->disk().read("sub/dir/snap"), bytes_of("new+"));
+}
+
 TEST(RealEnvDisk, ManyFilesBeyondTheDescriptorCache) {
     TestTempDir dir;
     auto env = open_env(dir);
