@@ -5,7 +5,7 @@
 set -u
 root=${1:-.}
 cd "$root" || exit 2
-pattern='system_clock|steady_clock|high_resolution_clock|std::random_device|[^a-z_]rand\(|srand\(|std::thread|std::async|std::mutex|pthread_|[a-z_]+_distribution<|time\(NULL\)|time\(nullptr\)|gettimeofday|clock_gettime|sleep_for|usleep|[^a-z_]socket\(|asio::ip::|io_context|asio::ssl|steady_timer|deadline_timer|signal_set|asio::post|fopen|std::ifstream|std::ofstream|std::fstream|O_CREAT|O_RDONLY|O_WRONLY|O_RDWR|fsync\(|fdatasync\(|getenv'
+pattern='system_clock|steady_clock|high_resolution_clock|std::random_device|[^a-z_]rand\(|srand\(|std::thread|std::async|std::mutex|pthread_|[a-z_]+_distribution<|time\(NULL\)|time\(nullptr\)|gettimeofday|clock_gettime|sleep_for|usleep|[^a-z_]socket\(|asio::ip::|io_context|asio::ssl|asio::steady_timer|asio::deadline_timer|asio::system_timer|signal_set|asio::post|fopen|std::ifstream|std::ofstream|std::fstream|O_CREAT|O_RDONLY|O_WRONLY|O_RDWR|fsync\(|fdatasync\(|getenv'
 hits=$(grep -rnE "$pattern" hub simnet conformance scenarios --include='*.cpp' --include='*.hpp' \
        | grep -v '^hub/server/' | grep -v '_main\.cpp:' || true)
 if [ -n "$hits" ]; then

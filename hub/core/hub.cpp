@@ -49,7 +49,24 @@ Result<std::unique_ptr<Hub>> Hub::open(Env& env, HubConfig config) {
     }
     hub->monitor_stream_ = std::move(*monitor);
     hub->monitor_ = std::make_unique<Monitor>(env, hub->config_.host_name, *hub->monitor_stream_);
+    hub->config_.c2d.feedback.user_id = hub->config_.host_name;
+    Result<std::unique_ptr<C2dQueues>> c2d = C2dQueues::open(env, hub->config_.c2d);
+    if (!c2d.ok()) {
+        return c2d.status();
+    }
+    hub->c2d_ = std::move(*c2d);
     return hub;
+}
+
+Status Hub::remove_device(std::string_view id, std::string_view if_match) {
+    Status s = registry_->remove(id, if_match);
+    if (!s.ok()) {
+        return s;
+    }
+    // The identity is gone durably; the purge follows in the next group commit. A crash in
+    // between leaves a queue for a deleted device, which no one can receive from.
+    c2d_->purge(std::string(id), [](Status) {});
+    return Status();
 }
 
 }  // namespace hub

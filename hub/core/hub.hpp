@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "hub/core/c2d_queue.hpp"
 #include "hub/core/d2c_log.hpp"
 #include "hub/core/monitor.hpp"
 #include "hub/core/registry.hpp"
@@ -39,6 +40,8 @@ struct HubConfig {
         return c;
     }();
     std::vector<DeviceSpec> devices;
+    // Cloud-to-device queues and feedback (reference §3 defaults).
+    C2dConfig c2d;
 };
 
 class Hub {
@@ -54,6 +57,11 @@ class Hub {
     D2cLog& d2c() { return *d2c_; }
     D2cLog& monitor_stream() { return *monitor_stream_; }
     Monitor& monitor() { return *monitor_; }
+    C2dQueues& c2d() { return *c2d_; }
+
+    // Deletes a device identity (durable when this returns) and purges its C2D queue
+    // (feedback Purged where acks were requested). Errors: as Registry::remove.
+    Status remove_device(std::string_view id, std::string_view if_match);
     // When this process opened the hub (UTC ms): the Event Hub's created_at.
     int64_t opened_ms() const { return opened_ms_; }
 
@@ -67,6 +75,7 @@ class Hub {
     std::unique_ptr<D2cLog> d2c_;
     std::unique_ptr<D2cLog> monitor_stream_;
     std::unique_ptr<Monitor> monitor_;
+    std::unique_ptr<C2dQueues> c2d_;
     int64_t opened_ms_ = 0;
 };
 

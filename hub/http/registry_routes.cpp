@@ -18,13 +18,16 @@ std::string header(const Request& request, field name) {
     return it == request.end() ? "" : std::string(it->value());
 }
 
-Response device_response(const Device& device) {
-    Response r = json_response(200, device_to_json(device).dump());
+Response device_response(Hub& hub, const Device& device) {
+    Device shown = device;
+    shown.cloud_to_device_message_count = static_cast<uint32_t>(hub.c2d().pending_count(device.id));
+    Response r = json_response(200, device_to_json(shown).dump());
     r.headers.emplace_back("ETag", "\"" + device.etag() + "\"");
     return r;
 }
 
-Response put_device(Registry& registry, const Request& request, const std::string& id) {
+Response put_device(Hub& hub, const Request& request, const std::string& id) {
+    Registry& registry = hub.registry();
     const nlohmann::json body = nlohmann::json::parse(request.body(), nullptr, false);
     if (body.is_discarded()) {
         return error_response(Status(Code::invalid_argument, "the body is not JSON"));
@@ -39,7 +42,7 @@ Response put_device(Registry& registry, const Request& request, const std::strin
     // No If-Match creates (the Node SDK's create sends none); If-Match updates.
     Result<Device> result = if_match.empty() ? registry.create(std::move(*device))
                                              : registry.update(std::move(*device), if_match);
-    return result.ok() ? device_response(*result) : error_response(result.status());
+    return result.ok() ? device_response(hub, *result) : error_response(result.status());
 }
 
 Response list_devices(const Registry& registry, const Target& target) {
@@ -74,13 +77,13 @@ void handle_registry(Hub& hub, const Request& request, const Principal& principa
     switch (request.method()) {
         case verb::get: {
             const Device* d = registry.find(id);
-            return respond(d ? device_response(*d)
+            return respond(d ? device_response(hub, *d)
                              : error_response(Status(Code::not_found, "DeviceNotFound: " + id)));
         }
         case verb::put:
-            return respond(put_device(registry, request, id));
+            return respond(put_device(hub, request, id));
         case verb::delete_: {
-            Status s = registry.remove(id, header(request, field::if_match));
+            Status s = hub.remove_device(id, header(request, field::if_match));
             return respond(s.ok() ? Response{204, {}, {}} : error_response(s));
         }
         default:

@@ -1,0 +1,594 @@
+#include "hub/core/c2d_store.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "hub/store/codec.hpp"
+
+namespace hub {
+
+namespace {
+
+// Decoding bounds: a corrupt count must not ask for unbounded memory. Properties are bounded
+// by the 64 KB size accounting; purge lists by the queue depth; receipts by a purge.
+constexpr uint32_t kRecordPropertiesMax = 1024;
+constexpr uint32_t kRecordListMax = 4096;
+
+}  // namespace
+
+Result<AckMode> parse_ack_mode(std::string_view text) {
+    if (text.empty() || text == "none") {
+        return AckMode::none;
+    }
+    if (text == "positive") {
+        return AckMode::positive;
+    }
+    if (text == "negative") {
+        return AckMode::negative;
+    }
+    if (text == "full") {
+        return AckMode::full;
+    }
+    return Status(Code::invalid_argument, "iothub-ack must be none, positive, negative or full");
+}
+
+const char* ack_mode_name(AckMode mode) {
+    switch (mode) {
+        case AckMode::none: return "none";
+        case AckMode::positive: return "positive";
+        case AckMode::negative: return "negative";
+        case AckMode::full: return "full";
+    }
+    HUB_ASSERT(false);
+    return "";
+}
+
+const char* outcome_status_code(Outcome outcome) {
+    switch (outcome) {
+        case Outcome::completed: return "Success";
+        case Outcome::expired: return "Expired";
+        case Outcome::delivery_count_exceeded: return "DeliveryCountExceeded";
+        case Outcome::rejected: return "Rejected";
+        case Outcome::purged: return "Purged";
+    }
+    HUB_ASSERT(false);
+    return "";
+}
+
+bool ack_requests(AckMode mode, Outcome outcome) {
+    switch (mode) {
+        case AckMode::none: return false;
+        case AckMode::positive: return outcome == Outcome::completed;
+        case AckMode::negative: return outcome != Outcome::completed;
+        case AckMode::full: return true;
+    }
+    HUB_ASSERT(false);
+    return false;
+}
+
+size_t c2d_message_size_bytes(const C2dMessage& m) {
+    size_t n = m.body.size() + m.message_id.size() + m.correlation_id.size() + m.user_id.size() +
+               m.content_type.size() + m.content_encoding.size();
+    for (const auto& [key, value] : m.properties) {
+        n += key.size() + value.size();
+    }
+    return n;
+}
+
+std::string random_uuid(Random& random) {
+    const uint64_t hi = (random.next_u64() & ~0xF000ULL) | 0x4000ULL;  // version 4
+    const uint64_t lo = (random.next_u64() & ~(0x3ULL << 62)) | (0x2ULL << 62);  // variant 10
+    char text[37];
+    std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx",
+                  static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
+                  static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
+                  static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
+    return std::string(text, 36);
+}
+
+// ---------------------------------------------------------------------------------------------
+// LockedQueue
+
+LockedQueue::LockedQueue(Limits limits) : limits_(limits) {
+    HUB_ASSERT(limits_.depth_max > 0);
+    HUB_ASSERT(limits_.lock_duration > Duration{});
+    HUB_ASSERT(limits_.max_delivery_count >= kDeliveryCountLimitMin);
+    HUB_ASSERT(limits_.max_delivery_count <= kDeliveryCountLimitMax);
+}
+
+void LockedQueue::check_invariants() const {
+    HUB_ASSERT(entries_.size() <= limits_.depth_max);
+    HUB_ASSERT(available_.size() == expiries_.size());
+    HUB_ASSERT(locks_.size() == lock_deadlines_.size());
+    HUB_ASSERT(available_.size() + locks_.size() <= entries_.size());
+}
+
+void LockedQueue::leave_state(uint64_t seq, Entry& entry) {
+    switch (entry.state) {
+        case State::staged: break;
+        case State::available:
+            HUB_ASSERT(available_.erase(seq) == 1);
+            HUB_ASSERT(expiries_.erase({entry.queued.expiry_time_utc_ms, seq}) == 1);
+            break;
+        case State::locked:
+            HUB_ASSERT(locks_.erase(entry.lock_token) == 1);
+            HUB_ASSERT(lock_deadlines_.erase({entry.locked_until, seq}) == 1);
+            entry.lock_token.clear();
+            break;
+    }
+    entry.state = State::staged;
+}
+
+void LockedQueue::enter_available(uint64_t seq, Entry& entry) {
+    HUB_ASSERT(entry.state == State::staged);
+    entry.state = State::available;
+    HUB_ASSERT(available_.insert(seq).second);
+    HUB_ASSERT(expiries_.insert({entry.queued.expiry_time_utc_ms, seq}).second);
+}
+
+void LockedQueue::stage(QueuedMessage message) {
+    HUB_ASSERT(!full());
+    HUB_ASSERT(entries_.empty() || entries_.rbegin()->first < message.sequence_number);
+    const uint64_t seq = message.sequence_number;
+    entries_.emplace(seq, Entry{std::move(message), State::staged, {}, {}});
+    check_invariants();
+}
+
+bool LockedQueue::make_available(uint64_t seq) {
+    auto it = entries_.find(seq);
+    if (it == entries_.end()) {
+        return false;
+    }
+    enter_available(seq, it->second);
+    check_invariants();
+    return true;
+}
+
+LockedQueue::Advanced LockedQueue::advance(Instant now, int64_t utc_now_ms) {
+    Advanced out;
+    // Lock expiry re-enqueues WITHOUT touching the delivery count (reference §3).
+    while (!lock_deadlines_.empty() && lock_deadlines_.begin()->first <= now) {
+        const uint64_t seq = lock_deadlines_.begin()->second;
+        Entry& entry = entries_.at(seq);
+        leave_state(seq, entry);
+        enter_available(seq, entry);
+        ++out.unlocked;
+    }
+    while (!expiries_.empty() && expiries_.begin()->first <= utc_now_ms) {
+        const uint64_t seq = expiries_.begin()->second;
+        std::optional<QueuedMessage> gone = remove(seq);
+        HUB_ASSERT(gone.has_value());
+        out.expired.push_back(Removed{std::move(*gone), Outcome::expired});
+    }
+    check_invariants();
+    return out;
+}
+
+std::optional<LockedMessage> LockedQueue::lock_oldest(Instant now, std::string lock_token) {
+    HUB_ASSERT(lock_deadlines_.empty() || lock_deadlines_.begin()->first > now);
+    if (available_.empty()) {
+        return std::nullopt;
+    }
+    const uint64_t seq = *available_.begin();
+    Entry& entry = entries_.at(seq);
+    leave_state(seq, entry);
+    entry.state = State::locked;
+    entry.lock_token = lock_token;
+    entry.locked_until = now + limits_.lock_duration;
+    HUB_ASSERT(locks_.emplace(lock_token, seq).second);
+    HUB_ASSERT(lock_deadlines_.insert({entry.locked_until, seq}).second);
+    check_invariants();
+    return LockedMessage{std::move(lock_token), entry.queued};
+}
+
+Result<LockedQueue::Settled> LockedQueue::settle(std::string_view lock_token, Settle how,
+                                                 Instant now) {
+    auto lock = locks_.find(lock_token);
+    if (lock == locks_.end() || entries_.at(lock->second).locked_until <= now) {
+        return Status(Code::not_found,
+                      "message-lock-lost: the lock token is unknown or its lock expired");
+    }
+    const uint64_t seq = lock->second;
+    Entry& entry = entries_.at(seq);
+    HUB_ASSERT(entry.state == State::locked);
+    Settled out;
+    out.sequence_number = seq;
+    if (how == Settle::abandon) {
+        // Only an explicit abandon counts a delivery (reference §3).
+        out.delivery_count = ++entry.queued.delivery_count;
+        if (out.delivery_count < limits_.max_delivery_count) {
+            leave_state(seq, entry);
+            enter_available(seq, entry);
+            check_invariants();
+            return out;
+        }
+    }
+    const Outcome outcome = how == Settle::complete  ? Outcome::completed
+                            : how == Settle::reject ? Outcome::rejected
+                                                    : Outcome::delivery_count_exceeded;
+    std::optional<QueuedMessage> gone = remove(seq);
+    HUB_ASSERT(gone.has_value());
+    out.delivery_count = gone->delivery_count;
+    out.removed = Removed{std::move(*gone), outcome};
+    return out;
+}
+
+std::optional<QueuedMessage> LockedQueue::remove(uint64_t seq) {
+    auto it = entries_.find(seq);
+    if (it == entries_.end()) {
+        return std::nullopt;
+    }
+    leave_state(seq, it->second);
+    QueuedMessage queued = std::move(it->second.queued);
+    entries_.erase(it);
+    check_invariants();
+    return queued;
+}
+
+bool LockedQueue::set_delivery_count(uint64_t seq, uint32_t delivery_count) {
+    auto it = entries_.find(seq);
+    if (it == entries_.end()) {
+        return false;
+    }
+    it->second.queued.delivery_count = delivery_count;
+    return true;
+}
+
+std::optional<Instant> LockedQueue::next_lock_deadline() const {
+    if (lock_deadlines_.empty()) {
+        return std::nullopt;
+    }
+    return lock_deadlines_.begin()->first;
+}
+
+std::optional<int64_t> LockedQueue::next_expiry_utc_ms() const {
+    if (expiries_.empty()) {
+        return std::nullopt;
+    }
+    return expiries_.begin()->first;
+}
+
+std::vector<QueuedMessage> LockedQueue::messages() const {
+    std::vector<QueuedMessage> out;
+    out.reserve(entries_.size());
+    for (const auto& [seq, entry] : entries_) {
+        out.push_back(entry.queued);
+    }
+    return out;
+}
+
+std::vector<uint64_t> LockedQueue::sequence_numbers() const {
+    std::vector<uint64_t> out;
+    out.reserve(entries_.size());
+    for (const auto& [seq, entry] : entries_) {
+        out.push_back(seq);
+    }
+    return out;
+}
+
+bool LockedQueue::is_locked(uint64_t seq) const {
+    auto it = entries_.find(seq);
+    return it != entries_.end() && it->second.state == State::locked;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Record codec
+
+namespace {
+
+void put_message(store::Writer& w, const QueuedMessage& q) {
+    w.u64(q.sequence_number);
+    w.str(q.device_id);
+    w.str(q.device_generation_id);
+    w.i64(q.enqueued_time_utc_ms);
+    w.i64(q.expiry_time_utc_ms);
+    w.u32(q.delivery_count);
+    const C2dMessage& m = q.message;
+    w.str(m.message_id);
+    w.str(m.correlation_id);
+    w.str(m.user_id);
+    w.str(m.content_type);
+    w.str(m.content_encoding);
+    w.str(std::string_view(reinterpret_cast<const char*>(m.body.data()), m.body.size()));
+    w.u32(static_cast<uint32_t>(m.ack));
+    w.u32(m.expiry_time_utc_ms.has_value() ? 1 : 0);
+    w.i64(m.expiry_time_utc_ms.value_or(0));
+    w.u32(static_cast<uint32_t>(m.properties.size()));
+    for (const auto& [key, value] : m.properties) {
+        w.str(key);
+        w.str(value);
+    }
+}
+
+bool get_message(store::Reader& r, QueuedMessage* q) {
+    q->sequence_number = r.u64();
+    q->device_id = r.str();
+    q->device_generation_id = r.str();
+    q->enqueued_time_utc_ms = r.i64();
+    q->expiry_time_utc_ms = r.i64();
+    q->delivery_count = r.u32();
+    C2dMessage& m = q->message;
+    m.message_id = r.str();
+    m.correlation_id = r.str();
+    m.user_id = r.str();
+    m.content_type = r.str();
+    m.content_encoding = r.str();
+    const std::string body = r.str();
+    m.body.assign(body.begin(), body.end());
+    const uint32_t ack = r.u32();
+    const uint32_t has_expiry = r.u32();
+    const int64_t expiry = r.i64();
+    if (ack > static_cast<uint32_t>(AckMode::full) || has_expiry > 1) {
+        return false;
+    }
+    m.ack = static_cast<AckMode>(ack);
+    if (has_expiry == 1) {
+        m.expiry_time_utc_ms = expiry;
+    }
+    const uint32_t count = r.u32();
+    if (count > kRecordPropertiesMax) {
+        return false;
+    }
+    for (uint32_t i = 0; i < count && r.ok(); ++i) {
+        std::string key = r.str();
+        std::string value = r.str();
+        m.properties.emplace_back(std::move(key), std::move(value));
+    }
+    return r.ok();
+}
+
+void put_receipt(store::Writer& w, const Receipt& receipt) {
+    w.str(receipt.original_message_id);
+    w.str(receipt.device_id);
+    w.str(receipt.device_generation_id);
+    w.i64(receipt.enqueued_time_utc_ms);
+    w.u32(static_cast<uint32_t>(receipt.outcome));
+}
+
+bool get_receipt(store::Reader& r, Receipt* receipt) {
+    receipt->original_message_id = r.str();
+    receipt->device_id = r.str();
+    receipt->device_generation_id = r.str();
+    receipt->enqueued_time_utc_ms = r.i64();
+    const uint32_t outcome = r.u32();
+    if (outcome > static_cast<uint32_t>(Outcome::purged)) {
+        return false;
+    }
+    receipt->outcome = static_cast<Outcome>(outcome);
+    return r.ok();
+}
+
+}  // namespace
+
+Bytes encode_c2d_record(const C2dRecord& record) {
+    HUB_ASSERT(record.purged.size() <= kRecordListMax);
+    HUB_ASSERT(record.receipts.size() <= kRecordListMax);
+    store::Writer w;
+    w.u32(static_cast<uint32_t>(record.op));
+    w.u32(static_cast<uint32_t>(record.queue));
+    w.str(record.device_id);
+    w.i64(record.at_utc_ms);
+    switch (record.op) {
+        case C2dRecord::Op::enqueue:
+            put_message(w, record.message);
+            w.u32(record.receipts_consumed);
+            break;
+        case C2dRecord::Op::remove:
+            w.u64(record.sequence_number);
+            w.u32(static_cast<uint32_t>(record.outcome));
+            break;
+        case C2dRecord::Op::abandon:
+            w.u64(record.sequence_number);
+            w.u32(record.delivery_count);
+            break;
+        case C2dRecord::Op::purge:
+            w.u32(static_cast<uint32_t>(record.purged.size()));
+            for (uint64_t seq : record.purged) {
+                w.u64(seq);
+            }
+            break;
+    }
+    w.u32(static_cast<uint32_t>(record.receipts.size()));
+    for (const Receipt& receipt : record.receipts) {
+        put_receipt(w, receipt);
+    }
+    return std::move(w.bytes());
+}
+
+namespace {
+
+bool get_body(store::Reader& r, C2dRecord* record) {
+    switch (record->op) {
+        case C2dRecord::Op::enqueue:
+            if (!get_message(r, &record->message)) {
+                return false;
+            }
+            record->receipts_consumed = r.u32();
+            return record->receipts_consumed <= kRecordListMax;
+        case C2dRecord::Op::remove: {
+            record->sequence_number = r.u64();
+            const uint32_t outcome = r.u32();
+            record->outcome = static_cast<Outcome>(outcome);
+            return outcome <= static_cast<uint32_t>(Outcome::purged);
+        }
+        case C2dRecord::Op::abandon:
+            record->sequence_number = r.u64();
+            record->delivery_count = r.u32();
+            return true;
+        case C2dRecord::Op::purge: {
+            const uint32_t count = r.u32();
+            if (count > kRecordListMax) {
+                return false;
+            }
+            for (uint32_t i = 0; i < count && r.ok(); ++i) {
+                record->purged.push_back(r.u64());
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+Result<C2dRecord> decode_c2d_record(ByteView bytes) {
+    store::Reader r(bytes);
+    C2dRecord record;
+    const uint32_t op = r.u32();
+    const uint32_t queue = r.u32();
+    if (op < 1 || op > 4 || queue < 1 || queue > 2) {
+        return Status(Code::corruption, "c2d record: bad op or queue");
+    }
+    record.op = static_cast<C2dRecord::Op>(op);
+    record.queue = static_cast<C2dRecord::Queue>(queue);
+    record.device_id = r.str();
+    record.at_utc_ms = r.i64();
+    if (!get_body(r, &record)) {
+        return Status(Code::corruption, "c2d record: malformed body");
+    }
+    const uint32_t receipts = r.u32();
+    if (receipts > kRecordListMax) {
+        return Status(Code::corruption, "c2d record: too many receipts");
+    }
+    for (uint32_t i = 0; i < receipts && r.ok(); ++i) {
+        Receipt receipt;
+        if (!get_receipt(r, &receipt)) {
+            return Status(Code::corruption, "c2d record: malformed receipt");
+        }
+        record.receipts.push_back(std::move(receipt));
+    }
+    if (!r.ok() || !r.at_end()) {
+        return Status(Code::corruption, "c2d record: malformed");
+    }
+    return record;
+}
+
+// ---------------------------------------------------------------------------------------------
+// C2dStore
+
+Result<std::unique_ptr<C2dStore>> C2dStore::open(Env& env, C2dStoreConfig config,
+                                                 std::vector<C2dRecord>* records) {
+    HUB_ASSERT(records != nullptr && records->empty());
+    std::unique_ptr<C2dStore> store(new C2dStore(env, std::move(config)));
+    store->file_ = std::make_unique<store::RecordLog>(env.disk(), store->config_.file_name);
+    Result<std::vector<Bytes>> raw = store->file_->recover();
+    if (!raw.ok()) {
+        return raw.status();
+    }
+    for (const Bytes& bytes : *raw) {
+        Result<C2dRecord> record = decode_c2d_record(bytes);
+        if (!record.ok()) {
+            return Status(Code::corruption, store->config_.file_name + ": " +
+                                                record.status().message());
+        }
+        records->push_back(std::move(*record));
+    }
+    env.trace("c2d.recovered", store->config_.file_name + " records=" +
+                                   std::to_string(records->size()));
+    return store;
+}
+
+C2dStore::~C2dStore() {
+    env_.cancel(commit_timer_);
+    for (const auto& [ticket, id] : deferred_) {
+        env_.cancel(id);
+    }
+}
+
+void C2dStore::defer(std::function<void()> fn) {
+    const uint64_t ticket = next_ticket_++;
+    deferred_[ticket] = env_.schedule(env_.now(), [this, ticket, fn = std::move(fn)] {
+        deferred_.erase(ticket);
+        fn();
+    });
+}
+
+void C2dStore::write(const C2dRecord& record, Callback apply, Callback done) {
+    Status status = Status::ok_status();
+    if (failed_) {
+        status = Status(Code::unavailable, "c2d store failed; restart the hub");
+    } else {
+        status = file_->append(encode_c2d_record(record));
+        if (!status.ok()) {
+            failed_ = true;
+        }
+    }
+    if (!status.ok()) {
+        defer([apply = std::move(apply), done = std::move(done), status] {
+            if (apply) {
+                apply(status);
+            }
+            if (done) {
+                done(status);
+            }
+        });
+        return;
+    }
+    ++records_written_;
+    pending_.push_back(Pending{std::move(apply), std::move(done)});
+    if (!commit_scheduled_) {
+        commit_scheduled_ = true;
+        commit_timer_ =
+            env_.schedule(env_.now() + config_.group_commit_delay, [this] { commit(); });
+    }
+}
+
+void C2dStore::commit() {
+    HUB_ASSERT(commit_scheduled_);
+    HUB_ASSERT(!pending_.empty());
+    commit_scheduled_ = false;
+    Status status = Status::ok_status();
+    if (failed_) {
+        status = Status(Code::unavailable, "c2d store failed; restart the hub");
+    } else if (!config_.planted_bug_skip_sync) {
+        status = file_->sync();
+    }
+    if (!status.ok()) {
+        failed_ = true;
+    }
+    std::vector<Pending> batch = std::move(pending_);
+    pending_.clear();
+    env_.trace("c2d.commit", "records=" + std::to_string(batch.size()) + " ok=" +
+                                 (status.ok() ? "1" : "0"));
+    // Every state change of the batch lands before any acknowledgement runs: a `done` may
+    // call back into the queues and must see the committed state.
+    for (Pending& item : batch) {
+        if (item.apply) {
+            item.apply(status);
+        }
+    }
+    for (Pending& item : batch) {
+        if (item.done) {
+            item.done(status);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DeadlineTimer
+
+void DeadlineTimer::arm(Instant at, std::function<void()> fn) {
+    cancel();
+    armed_at_ = at;
+    id_ = env_.schedule(at, [this, fn = std::move(fn)] {
+        armed_at_.reset();
+        fn();
+    });
+}
+
+void DeadlineTimer::cancel() {
+    if (armed_at_.has_value()) {
+        env_.cancel(id_);
+        armed_at_.reset();
+    }
+}
+
+Instant instant_at_utc(const Env& env, int64_t utc_ms) {
+    // Far deadlines (an expiry years ahead) are capped so nanoseconds cannot overflow; the
+    // timer then fires early, finds nothing due by the UTC clock, and re-arms.
+    constexpr int64_t kWaitMsMax = 24 * 3600 * 1000;
+    const int64_t wait_ms = std::clamp<int64_t>(utc_ms - env.utc_now_ms(), 0, kWaitMsMax);
+    return env.now() + Duration::millis(wait_ms);
+}
+
+}  // namespace hub
