@@ -5,6 +5,11 @@
 
 namespace hub::store {
 
+namespace {
+// Reads of a damaged file before recovery gives up on an unstable disk.
+constexpr int kRecoverReadsMax = 4;
+}  // namespace
+
 void seal_record(Bytes& framed) {
     HUB_ASSERT(framed.size() >= kRecordHeaderBytes);
     const ByteView payload = ByteView(framed).subspan(kRecordHeaderBytes);
@@ -61,6 +66,22 @@ bool valid_record_after(ByteView file, size_t pos) {
 
 }  // namespace
 
+// Reads the file and parses whole records. Returns the parse end (== size when the file is
+// clean).
+size_t parse_all(ByteView bytes, std::vector<Bytes>* records) {
+    size_t pos = 0;
+    while (pos < bytes.size()) {
+        Bytes payload;
+        const size_t n = parse_record(bytes, pos, &payload);
+        if (n == 0) {
+            break;
+        }
+        records->push_back(std::move(payload));
+        pos += n;
+    }
+    return pos;
+}
+
 Result<std::vector<Bytes>> RecordLog::recover() {
     Result<Bytes> file = disk_.read(file_name_);
     if (!file.ok()) {
@@ -70,30 +91,37 @@ Result<std::vector<Bytes>> RecordLog::recover() {
         return file.status();
     }
     std::vector<Bytes> records;
-    const ByteView bytes(*file);
-    size_t pos = 0;
-    while (pos < bytes.size()) {
-        Bytes payload;
-        const size_t n = parse_record(bytes, pos, &payload);
-        if (n == 0) {
-            break;
-        }
-        records.push_back(std::move(payload));
-        pos += n;
+    size_t pos = parse_all(*file, &records);
+    if (pos == file->size()) {
+        return records;
     }
-    if (pos < bytes.size()) {
-        if (valid_record_after(bytes, pos)) {
-            return Status(Code::corruption, file_name_ + ": damaged record at byte " +
-                                                std::to_string(pos) + " before valid records");
+    // Damage. A read error can flip bits in what we got without the stored bytes being bad,
+    // and acting on it would cut a synced record for good: act only on damage two reads agree on.
+    for (int attempt = 0;; ++attempt) {
+        Result<Bytes> again = disk_.read(file_name_);
+        if (!again.ok()) return again.status();
+        if (*again == *file) break;
+        if (attempt + 1 >= kRecoverReadsMax) {
+            return Status(Code::unavailable, file_name_ + ": reads of the file disagree; "
+                                                          "the disk is returning errors");
         }
-        Status s = disk_.truncate(file_name_, pos);
-        if (!s.ok()) {
-            return s;
-        }
-        s = disk_.sync(file_name_);
-        if (!s.ok()) {
-            return s;
-        }
+        file = std::move(again);
+        records.clear();
+        pos = parse_all(*file, &records);
+        if (pos == file->size()) return records;
+    }
+    const ByteView bytes(*file);
+    if (valid_record_after(bytes, pos)) {
+        return Status(Code::corruption, file_name_ + ": damaged record at byte " +
+                                            std::to_string(pos) + " before valid records");
+    }
+    Status s = disk_.truncate(file_name_, pos);
+    if (!s.ok()) {
+        return s;
+    }
+    s = disk_.sync(file_name_);
+    if (!s.ok()) {
+        return s;
     }
     return records;
 }

@@ -5,7 +5,9 @@
 // back: a torn or partial record at the very end (a crash during an unsynced write) is cut
 // off, and the file is truncated to the last whole record. A bad record followed by a good
 // one means corruption in the middle: recover() refuses with Code::corruption rather than
-// silently dropping acknowledged data.
+// silently dropping acknowledged data. Damage is acted on only when two reads of the file agree
+// (a transient read error must not cut a synced record); reads that keep disagreeing give
+// Code::unavailable.
 //
 // Not thread-safe; the Disk must outlive the log.
 #pragma once
