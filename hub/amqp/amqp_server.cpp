@@ -4,9 +4,19 @@
 
 namespace hub::amqp {
 
-AmqpServer::AmqpServer(Env& env, Hub& hub) : env_(env), hub_(hub) {}
+AmqpServer::AmqpServer(Env& env, Hub& hub) : env_(env), hub_(hub) {
+    // The queues tell one listener when messages may be receivable; fan out to connections.
+    hub_.c2d().set_available_listener([this](const std::string& device_id) {
+        for (auto& [id, connection] : connections_) connection->on_c2d_available(device_id);
+    });
+    hub_.c2d().feedback().set_available_listener([this] {
+        for (auto& [id, connection] : connections_) connection->on_feedback_available();
+    });
+}
 
 AmqpServer::~AmqpServer() {
+    hub_.c2d().set_available_listener(nullptr);
+    hub_.c2d().feedback().set_available_listener(nullptr);
     for (const auto& [id, timer] : reap_timers_) {
         env_.cancel(timer);
     }

@@ -53,6 +53,8 @@ HubConnection::~HubConnection() {
     // Proton handles go while the driver still exists.
     awaiting_durable_.clear();
     readers_.clear();
+    devicebound_.clear();
+    feedback_links_.clear();
     cbs_ = ReplyLink();
     management_ = ReplyLink();
     pump_.reset();

@@ -6,6 +6,10 @@
 //  - D2C links `/devices/{id}/messages/events` for proven devices: a transfer is settled
 //    `accepted` only after the hub's log made it durable, `rejected` if the token expired or
 //    the log refused it;
+//  - C2D: the device's receiver on `/devices/{id}/messages/devicebound` gets its queued
+//    messages under a lock; accepted/rejected/released/modified complete/reject/abandon/abandon
+//    them. A service sender on `/messages/devicebound` enqueues (accepted once durable), and a
+//    receiver on `/messages/serviceBound/feedback` gets feedback batches the same way;
 //  - the Event Hubs-compatible endpoint for policies with ServiceConnect: `$management` READ
 //    requests, and receivers on `{entity}/ConsumerGroups/{cg}/Partitions/{p}` that get events
 //    from their filter's start position and then tail the log as commits land.
@@ -50,6 +54,9 @@ class HubConnection : public proton::messaging_handler {
     HubConnection& operator=(const HubConnection&) = delete;
 
     void start();
+    // The hub may have C2D messages for `device_id` / feedback now (from AmqpServer).
+    void on_c2d_available(const std::string& device_id);
+    void on_feedback_available();
 
     void on_connection_open(proton::connection& c) override;
     void on_session_open(proton::session& s) override;
@@ -58,6 +65,9 @@ class HubConnection : public proton::messaging_handler {
     void on_sender_close(proton::sender& s) override;
     void on_sendable(proton::sender& s) override;
     void on_message(proton::delivery& d, proton::message& m) override;
+    void on_tracker_accept(proton::tracker& t) override;
+    void on_tracker_reject(proton::tracker& t) override;
+    void on_tracker_release(proton::tracker& t) override;
     // Proton's default throws; a peer's error is routine here and only traced.
     void on_error(const proton::error_condition& error) override;
 
@@ -73,12 +83,25 @@ class HubConnection : public proton::messaging_handler {
         proton::sender link;
         PartitionReader reader;
     };
+    // A C2D or feedback message sent and not yet settled by the receiver: its lock.
+    struct Outstanding {
+        std::string device_id;  // empty for feedback
+        std::string lock_token;
+    };
+    enum class Settle { complete, reject, abandon };
 
     void handle_put_token(proton::delivery& d, const proton::message& m);
     void handle_d2c(proton::delivery& d, proton::message& m, const std::string& device_id);
-    void on_d2c_durable(uint64_t ticket, bool ok);
+    void on_durable(uint64_t ticket, bool ok);
     void open_partition_reader(proton::sender& s, const PartitionAddress& address);
     void pump_readers();
+    void open_devicebound(proton::sender& s, const std::string& device_id);
+    void open_feedback(proton::sender& s);
+    void pump_devicebound(proton::sender& link, const std::string& device_id);
+    void pump_feedback(proton::sender& link);
+    void send_locked(proton::sender& link, proton::message m, Outstanding lock);
+    void settle(proton::tracker& t, Settle how);
+    void handle_c2d_send(proton::delivery& d, proton::message& m);
     bool authorized(const std::string& device_id) const;
     bool service_authorized() const;
     void trace(std::string_view kind, const std::string& detail);
@@ -97,6 +120,10 @@ class HubConnection : public proton::messaging_handler {
     ReplyLink cbs_;
     ReplyLink management_;
     std::map<std::string, Reader> readers_;  // by link name
+    std::map<std::string, proton::sender> devicebound_;  // device id -> its C2D link
+    std::map<std::string, proton::sender> feedback_links_;  // by link name
+    std::map<std::string, Outstanding> outstanding_;  // delivery tag -> lock
+    uint64_t next_tag_ = 0;
     uint64_t log_listener_ = 0;
     // Whether this connection still exists, for callbacks that may outlive it.
     std::shared_ptr<HubConnection*> self_;

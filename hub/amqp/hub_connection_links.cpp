@@ -19,6 +19,22 @@ namespace hub::amqp {
 
 namespace {
 
+constexpr std::string_view kServiceC2dAddress = "/messages/devicebound";
+constexpr std::string_view kFeedbackAddress = "/messages/serviceBound/feedback";
+
+// "/devices/{id}/messages/devicebound" -> id; empty if the address is something else.
+std::string devicebound_device_of(const std::string& address) {
+    static constexpr std::string_view kPrefix = "/devices/";
+    static constexpr std::string_view kSuffix = "/messages/devicebound";
+    if (address.size() <= kPrefix.size() + kSuffix.size() || !address.starts_with(kPrefix) ||
+        !address.ends_with(kSuffix)) {
+        return {};
+    }
+    std::string id = address.substr(kPrefix.size(),
+                                     address.size() - kPrefix.size() - kSuffix.size());
+    return is_valid_device_id(id) ? id : std::string();
+}
+
 bool is_management(const std::string& address) {
     return address == "$management" || address.ends_with("/$management");
 }
@@ -76,7 +92,12 @@ std::vector<std::pair<std::string, std::string>> application_properties(const pr
 
 void HubConnection::on_receiver_open(proton::receiver& r) {
     const std::string address = r.target().address();
-    if (address != "$cbs" && !is_management(address)) {
+    if (address == kServiceC2dAddress && !service_authorized()) {
+        trace("amqp.attach.unauthorized", address);
+        r.close(proton::error_condition("amqp:unauthorized-access", "no service token"));
+        return;
+    }
+    if (address != "$cbs" && !is_management(address) && address != kServiceC2dAddress) {
         const std::string device = d2c_device_of(address);
         if (device.empty()) {
             trace("amqp.attach.refused", address);
@@ -105,6 +126,14 @@ void HubConnection::on_sender_open(proton::sender& s) {
     }
     if (std::optional<PartitionAddress> partition = parse_partition_address(address)) {
         open_partition_reader(s, *partition);
+        return;
+    }
+    if (const std::string device = devicebound_device_of(address); !device.empty()) {
+        open_devicebound(s, device);
+        return;
+    }
+    if (address == kFeedbackAddress) {
+        open_feedback(s);
         return;
     }
     s.close(proton::error_condition("amqp:not-found", "no such node: " + address));
@@ -148,7 +177,16 @@ void HubConnection::pump_readers() {
     }
 }
 
-void HubConnection::on_sender_close(proton::sender& s) { readers_.erase(s.name()); }
+void HubConnection::on_sender_close(proton::sender& s) {
+    readers_.erase(s.name());
+    feedback_links_.erase(s.name());
+    for (auto it = devicebound_.begin(); it != devicebound_.end(); ++it) {
+        if (it->second == s) {
+            devicebound_.erase(it);
+            break;
+        }
+    }
+}
 
 void HubConnection::on_sendable(proton::sender& s) {
     if (s == cbs_.link) {
@@ -157,6 +195,11 @@ void HubConnection::on_sendable(proton::sender& s) {
         management_.flush();
     } else if (auto it = readers_.find(s.name()); it != readers_.end()) {
         it->second.reader.pump(it->second.link);
+    } else if (feedback_links_.contains(s.name())) {
+        pump_feedback(s);
+    } else if (const std::string device = devicebound_device_of(s.source().address());
+               !device.empty() && devicebound_.contains(device)) {
+        pump_devicebound(s, device);
     }
 }
 
@@ -167,6 +210,8 @@ void HubConnection::on_message(proton::delivery& d, proton::message& m) {
         const std::string address = d.receiver().target().address();
         if (address == "$cbs") {
             handle_put_token(d, m);
+        } else if (address == kServiceC2dAddress) {
+            handle_c2d_send(d, m);
         } else if (is_management(address)) {
             d.accept();
             management_.send(service_authorized()
@@ -237,12 +282,12 @@ void HubConnection::handle_d2c(proton::delivery& d, proton::message& m,
     hub_.d2c().append(std::move(message), [weak, ticket](Result<EventPosition> result) {
         std::shared_ptr<HubConnection*> self = weak.lock();
         if (self && *self) {
-            (*self)->on_d2c_durable(ticket, result.ok());
+            (*self)->on_durable(ticket, result.ok());
         }
     });
 }
 
-void HubConnection::on_d2c_durable(uint64_t ticket, bool ok) {
+void HubConnection::on_durable(uint64_t ticket, bool ok) {
     auto it = awaiting_durable_.find(ticket);
     HUB_ASSERT(it != awaiting_durable_.end());
     proton::delivery d = it->second;
