@@ -31,15 +31,6 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-Bytes hmac_sha256(ByteView key, std::string_view message) {
-    Bytes out(EVP_MAX_MD_SIZE);
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-         reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(), &len);
-    out.resize(len);
-    return out;
-}
-
 Status set_field(SasToken& token, std::string_view key, std::string_view value) {
     if (key == "sr") {
         token.sr = std::string(value);
@@ -61,6 +52,17 @@ Status set_field(SasToken& token, std::string_view key, std::string_view value) 
 }
 
 }  // namespace
+
+Bytes hmac_sha256(ByteView key, std::string_view message) {
+    Bytes out(EVP_MAX_MD_SIZE);
+    unsigned int len = 0;
+    const unsigned char* ok =
+        HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(), &len);
+    HUB_ASSERT(ok != nullptr && len == 32);
+    out.resize(len);
+    return out;
+}
 
 std::string url_encode_strict(std::string_view s) {
     static const char* kHex = "0123456789ABCDEF";

@@ -42,6 +42,9 @@ Status verify_sas_token_text_key(const SasToken& token, std::string_view key_tex
 // given host (case-insensitive). Errors: unauthorized.
 Result<std::string> device_of_audience(std::string_view sr, std::string_view host_name);
 
+// HMAC-SHA256 (32 bytes): SAS signatures, DPS group-derived device keys.
+Bytes hmac_sha256(ByteView key, std::string_view message);
+
 std::string url_encode_strict(std::string_view s);  // encodeURIComponent plus !'()*
 Result<std::string> url_decode(std::string_view s);
 std::string base64_encode(ByteView bytes);
