@@ -74,7 +74,9 @@ class World {
 };
 
 World::World(const ScenarioConfig& config)
-    : config_(config), sim_(config.seed), net_(sim_, sim_.random_for("network")) {
+    : config_(config),
+      sim_(config.seed, config.scheduler),
+      net_(sim_, sim_.random_for("network")) {
     for (const simnet::TraceSink& sink : config_.trace_sinks) {
         sim_.add_trace_sink(sink);
     }
@@ -229,7 +231,8 @@ std::string replay_command(const ScenarioConfig& config) {
            std::to_string(config.fault_rates.resets) + " --crashes " +
            std::to_string(config.fault_rates.crashes) + " --send-window-ms " +
            std::to_string(config.send_window_ms) + (config.swarm ? " --swarm" : "") +
-           (config.plant_bug_skip_sync ? " --plant-bug skip-sync" : "");
+           (config.plant_bug_skip_sync ? " --plant-bug skip-sync" : "") +
+           (config.scheduler == simnet::SchedulerKind::heap ? " --scheduler heap" : "");
 }
 
 }  // namespace scenarios

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hub/env/time.hpp"
+#include "simnet/event_queue.hpp"
 #include "simnet/nemesis.hpp"
 #include "simnet/trace.hpp"
 
@@ -40,6 +41,8 @@ struct ScenarioConfig {
     // Plants a known bug in the hub (acknowledge D2C without syncing) to prove the checker
     // catches it.
     bool plant_bug_skip_sync = false;
+    // The simulator's event queue. Both kinds give the same run (scheduler_equivalence_test).
+    simnet::SchedulerKind scheduler = simnet::SchedulerKind::wheel;
 };
 
 struct ScenarioResult {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "scenarios/d2c_scenario.hpp"
@@ -36,6 +37,8 @@ Usage: hubsim [options]
   --plant-bug skip-sync
                       plant a known bug (the hub acknowledges without syncing its log) to
                       see the checker catch it
+  --scheduler heap|wheel
+                      the simulator's event queue (default wheel); both give the same run
   --help              this text
 
 Output: the verdict, the trace hash (identical for identical runs) and the command that
@@ -105,6 +108,13 @@ int parse(int argc, char** argv, Options& o) {
                 return usage_error("--plant-bug takes one of: skip-sync");
             }
             o.config.plant_bug_skip_sync = true;
+        } else if (arg == "--scheduler") {
+            const std::optional<simnet::SchedulerKind> kind =
+                simnet::parse_scheduler_kind(argv[++i]);
+            if (!kind) {
+                return usage_error("--scheduler takes one of: heap, wheel");
+            }
+            o.config.scheduler = *kind;
         } else {
             uint64_t value = 0;
             if (!parse_u64(argv[++i], &value)) {

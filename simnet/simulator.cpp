@@ -1,51 +1,68 @@
 #include "simnet/simulator.hpp"
 
+#include "simnet/heap_queue.hpp"
+#include "simnet/wheel_queue.hpp"
+
 namespace simnet {
 
 
-Simulator::Simulator(uint64_t seed) : seed_(seed), root_(seed), trace_(seed) {}
+namespace {
+
+std::unique_ptr<EventQueue> make_queue(SchedulerKind kind) {
+    if (kind == SchedulerKind::heap) {
+        return std::make_unique<HeapQueue>();
+    }
+    return std::make_unique<WheelQueue>();
+}
+
+}  // namespace
+
+Simulator::Simulator(uint64_t seed, SchedulerKind scheduler)
+    : seed_(seed), scheduler_(scheduler), root_(seed), queue_(make_queue(scheduler)),
+      trace_(seed) {}
+
+Simulator::~Simulator() = default;
 
 TimerId Simulator::schedule(Instant at, std::function<void()> fn) {
     HUB_ASSERT(at >= now_);
-    const TimerId id = ++next_sequence_;
-    queue_.push(Entry{at.ns, id, id});
-    live_.emplace(id, std::move(fn));
-    return id;
+    return queue_->push(at.ns, std::move(fn));
 }
 
-void Simulator::cancel(TimerId id) { live_.erase(id); }
+TimerId Simulator::schedule(Instant at, SmallCallback fn) {
+    HUB_ASSERT(at >= now_);
+    return queue_->push(at.ns, fn);
+}
+
+void Simulator::cancel(TimerId id) { (void)queue_->cancel(id); }
+
+void Simulator::run(Event& event) {
+    HUB_ASSERT(event.time_ns >= now_.ns);
+    now_ = Instant{event.time_ns};
+    ++events_run_;
+    event.callback();
+}
 
 bool Simulator::step() {
-    while (!queue_.empty()) {
-        const Entry entry = queue_.top();
-        queue_.pop();
-        auto it = live_.find(entry.id);
-        if (it == live_.end()) {
-            continue;  // cancelled
-        }
-        HUB_ASSERT(entry.time_ns >= now_.ns);
-        now_ = Instant{entry.time_ns};
-        std::function<void()> fn = std::move(it->second);
-        live_.erase(it);
-        ++events_run_;
-        fn();
-        return true;
+    Event event;
+    if (!queue_->pop_next(INT64_MAX, &event)) {
+        HUB_ASSERT(queue_->size() == 0);
+        return false;
     }
-    return false;
+    run(event);
+    return true;
 }
 
 bool Simulator::run_until(const std::function<bool()>& done, Instant deadline) {
     while (!done()) {
-        while (!queue_.empty() && !live_.contains(queue_.top().id)) {
-            queue_.pop();
-        }
-        if (queue_.empty() || queue_.top().time_ns > deadline.ns) {
+        Event event;
+        if (!queue_->pop_next(deadline.ns, &event)) {
             if (now_ < deadline) {
                 now_ = deadline;
             }
             return done();
         }
-        step();
+        HUB_ASSERT(event.time_ns <= deadline.ns);
+        run(event);
     }
     return true;
 }
