@@ -134,7 +134,9 @@ void World::schedule_faults() {
     hub::Random random = sim_.random_for("nemesis");
     const simnet::FaultRates rates =
         config_.swarm ? simnet::swarm_rates(random, config_.fault_rates) : config_.fault_rates;
-    nemesis_->schedule(simnet::draw_plan(random, rates, config_.send_window_ms, {"hub"}));
+    std::vector<std::string> hosts;
+    for (const hub::DeviceSpec& device : hub_config_.devices) hosts.push_back(device.id);
+    nemesis_->schedule(simnet::draw_plan(random, rates, config_.send_window_ms, {"hub"}, hosts));
 }
 
 bool World::all_delivered() {
@@ -229,7 +231,9 @@ std::string replay_command(const ScenarioConfig& config) {
            std::to_string(config.devices) + " --messages " +
            std::to_string(config.messages_per_device) + " --resets " +
            std::to_string(config.fault_rates.resets) + " --crashes " +
-           std::to_string(config.fault_rates.crashes) + " --send-window-ms " +
+           std::to_string(config.fault_rates.crashes) + " --partitions " +
+           std::to_string(config.fault_rates.partitions) + " --clogs " +
+           std::to_string(config.fault_rates.clogs) + " --send-window-ms " +
            std::to_string(config.send_window_ms) + (config.swarm ? " --swarm" : "") +
            (config.plant_bug_skip_sync ? " --plant-bug skip-sync" : "") +
            (config.scheduler == simnet::SchedulerKind::heap ? " --scheduler heap" : "");

@@ -66,6 +66,17 @@ TEST(D2cScenario, SwarmModeVariesTheFaultMixAcrossSeeds) {
     EXPECT_GE(mixes.size(), 4u);  // different seeds chose different fault mixes
 }
 
+TEST(D2cScenario, PassesUnderPartitionsAndClogs) {
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+        ScenarioConfig config = small(seed);
+        config.fault_rates.partitions = 3;
+        config.fault_rates.clogs = 3;
+        const ScenarioResult r = run_d2c_scenario(config);
+        EXPECT_TRUE(r.ok) << r.verdict << "\nreplay: " << replay_command(config);
+        EXPECT_NE(r.fault_report.find("partition 3/3"), std::string::npos) << r.fault_report;
+    }
+}
+
 TEST(D2cScenario, SameSeedSameTraceHash) {
     const ScenarioResult a = run_d2c_scenario(small(42));
     const ScenarioResult b = run_d2c_scenario(small(42));
@@ -90,9 +101,11 @@ RC_GTEST_PROP(D2cScenarioProperty, AtLeastOnceUnderRandomFaultSchedules, ()) {
                                     rc::gen::inRange<int64_t>(1, 3000)),
                      [](const std::tuple<int64_t, bool, int64_t>& t) {
                          using simnet::Fault;
-                         return Fault{std::get<1>(t) ? Fault::Kind::crash_restart
-                                                     : Fault::Kind::reset_connection,
-                                      std::get<0>(t), std::get<2>(t), "hub"};
+                         return Fault{.kind = std::get<1>(t) ? Fault::Kind::crash_restart
+                                                             : Fault::Kind::reset_connection,
+                                      .at_ms = std::get<0>(t),
+                                      .duration_ms = std::get<2>(t),
+                                      .target = "hub"};
                      }));
     config.faults = faults;
     const ScenarioResult r = run_d2c_scenario(config);

@@ -27,6 +27,10 @@ Usage: hubsim [options]
   --messages N        messages per device (default 16)
   --resets N          random connection resets during the send window (default 8)
   --crashes N         random hub crashes during the send window (default 2)
+  --partitions N      random partitions between the hub and a device, some one-way, lasting
+                      up to 8 s (long ones reset the connection, short ones only delay it)
+                      (default 2)
+  --clogs N           random clogs of a device's links, up to 3 s (default 2)
   --send-window-ms N  virtual time over which messages are sent and faults fire (default 10000)
   --swarm             let each seed choose which fault kinds are on and how many (up to the
                       counts above): across a sweep, some runs hammer one fault, some see none
@@ -80,6 +84,8 @@ bool set_number(Options& o, const std::string& name, uint64_t value) {
     else if (name == "--messages") c.messages_per_device = static_cast<uint32_t>(value);
     else if (name == "--resets") c.fault_rates.resets = static_cast<uint32_t>(value);
     else if (name == "--crashes") c.fault_rates.crashes = static_cast<uint32_t>(value);
+    else if (name == "--partitions") c.fault_rates.partitions = static_cast<uint32_t>(value);
+    else if (name == "--clogs") c.fault_rates.clogs = static_cast<uint32_t>(value);
     else if (name == "--send-window-ms") c.send_window_ms = static_cast<int64_t>(value);
     else return false;
     return true;

@@ -28,11 +28,13 @@
 namespace simnet {
 
 struct Fault {
-    enum class Kind { reset_connection, crash_restart };
+    enum class Kind { reset_connection, crash_restart, partition, clog };
     Kind kind = Kind::reset_connection;
     int64_t at_ms = 0;
-    int64_t duration_ms = 0;  // crash_restart: how long the node stays down
-    std::string target;       // crash_restart: the node's name
+    int64_t duration_ms = 0;  // how long the node stays down / the cut or clog lasts
+    std::string target = {};  // crash_restart, clog: the node; partition: one side
+    std::string peer = {};    // partition: the other side
+    Direction direction = Direction::both;  // partition: which way bytes are cut
 };
 
 const char* kind_name(Fault::Kind kind);
@@ -42,15 +44,22 @@ std::string describe(const Fault& fault);
 struct FaultRates {
     uint32_t resets = 8;
     uint32_t crashes = 2;
+    uint32_t partitions = 2;
+    uint32_t clogs = 2;
     int64_t crash_downtime_ms_max = 2000;
+    int64_t partition_ms_max = 8000;  // longer than SimNetwork's stall reset: some cuts reset
+    int64_t clog_ms_max = 3000;
 };
 
 // Swarm: each kind is off with probability 1/3, else its count is drawn in [1, max].
 FaultRates swarm_rates(hub::Random& random, const FaultRates& max);
 // A plan with exactly `rates` faults at uniform times in [0, window_ms], sorted by time
-// (ties keep draw order). Crashes pick a target from `crashable`.
+// (ties keep draw order). Crashes pick a target from `crashable`; partitions cut a random
+// host of `hosts` from a random crashable node (a third of them one way only); clogs hit a
+// random host.
 std::vector<Fault> draw_plan(hub::Random& random, const FaultRates& rates, int64_t window_ms,
-                             const std::vector<std::string>& crashable);
+                             const std::vector<std::string>& crashable,
+                             const std::vector<std::string>& hosts = {});
 
 struct FaultReport {
     struct Counts {
