@@ -130,6 +130,14 @@ void HttpServer::handle(const Request& request, Respond respond) {
         }
         return handle_d2c(hub_, request, s[1], std::move(respond));
     }
+    if (s.size() >= 4 && s.size() <= 6 && iequals(s[0], "devices") && iequals(s[2], "messages") &&
+        iequals(s[3], "devicebound")) {
+        if (principal->kind != Principal::Kind::device || principal->name != s[1]) {
+            return respond(error_response(
+                Status(Code::unauthorized, "the token is not for device " + s[1])));
+        }
+        return handle_c2d(hub_, request, s[1], *target, std::move(respond));
+    }
     if (!s.empty() && s.size() <= 2 && iequals(s[0], "devices")) {
         return handle_registry(hub_, request, *principal, *target, std::move(respond));
     }

@@ -2,6 +2,9 @@
 //
 // Serves Azure IoT Hub's REST surface (reference §2) for the Node and other SDKs:
 //   device:   POST /devices/{id}/messages/events          D2C, single or batch (204 when durable)
+//             GET /devices/{id}/messages/devicebound      C2D: 200 with ETag "lock" or 204
+//             DELETE .../devicebound/{lock}[?reject]      complete / reject (204 when durable)
+//             POST .../devicebound/{lock}/abandon         abandon
 //   service:  PUT/GET/DELETE /devices/{id}, GET /devices   the identity registry
 //   anyone:   GET /health                                   liveness, no token needed
 // Every request carries a SAS token in Authorization; device calls need the device's own

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "hub/auth/sas.hpp"
@@ -115,6 +117,46 @@ TEST_F(HttpServerTest, RegistryRightsAreEnforced) {
     EXPECT_EQ(call(bh::verb::get, "/devices/d1", service_token("service")).status, 401);
     EXPECT_EQ(call(bh::verb::get, "/devices/d1", device_token("d1")).status, 401);
     EXPECT_NE(hub->registry().find("d1"), nullptr);
+}
+
+TEST_F(HttpServerTest, C2dReceiveCompleteRejectAbandonOverHttp) {
+    const auto enqueue = [&](const std::string& id) {
+        C2dMessage m;
+        m.message_id = id;
+        m.body = Bytes{'h', 'i'};
+        m.properties = {{"k", "v"}};
+        m.ack = AckMode::full;
+        hub->c2d().enqueue("d1", hub->registry().find("d1")->generation_id, std::move(m), [](auto) {});
+        sim.run_until([] { return false; }, sim.now() + Duration::millis(10));
+    };
+    const std::string token = device_token("d1");
+    const std::string base = "/devices/d1/messages/devicebound";
+    EXPECT_EQ(call(bh::verb::get, base + "?api-version=2021-04-12", token).status, 204);  // empty
+    enqueue("c1");
+    enqueue("c2");
+    const Response first = call(bh::verb::get, base, token);
+    ASSERT_EQ(first.status, 200);
+    EXPECT_EQ(first.body, "hi");
+    std::map<std::string, std::string> h(first.headers.begin(), first.headers.end());
+    EXPECT_EQ(h["iothub-messageid"], "c1");
+    EXPECT_EQ(h["iothub-app-k"], "v");
+    const std::string etag = h["ETag"];
+    ASSERT_GE(etag.size(), 3u);
+    const std::string lock = etag.substr(1, etag.size() - 2);  // as the Node SDK does
+    EXPECT_EQ(call(bh::verb::delete_, base + "/" + lock + "?api-version=2021-04-12", token).status, 204);
+    EXPECT_EQ(call(bh::verb::delete_, base + "/" + lock, token).status, 412);  // lock gone
+    const Response second = call(bh::verb::get, base, token);
+    std::map<std::string, std::string> h2(second.headers.begin(), second.headers.end());
+    const std::string lock2 = h2["ETag"].substr(1, h2["ETag"].size() - 2);
+    EXPECT_EQ(call(bh::verb::post, base + "/" + lock2 + "/abandon", token).status, 204);
+    const Response again = call(bh::verb::get, base, token);  // redelivered, counted
+    std::map<std::string, std::string> h3(again.headers.begin(), again.headers.end());
+    EXPECT_EQ(h3["iothub-messageid"], "c2");
+    EXPECT_EQ(h3["iothub-deliverycount"], "1");
+    const std::string lock3 = h3["ETag"].substr(1, h3["ETag"].size() - 2);
+    EXPECT_EQ(call(bh::verb::delete_, base + "/" + lock3 + "?reject", token).status, 204);
+    EXPECT_EQ(hub->c2d().pending_count("d1"), 0u);
+    EXPECT_EQ(call(bh::verb::get, "/devices/d2/messages/devicebound", token).status, 401);
 }
 
 TEST_F(HttpServerTest, HealthNeedsNoToken) {

@@ -22,6 +22,9 @@ Result<Target> parse_target(std::string_view target);
 bool iequals(std::string_view a, std::string_view b);
 
 void handle_d2c(Hub& hub, const Request& request, const std::string& device_id, Respond respond);
+// GET .../devicebound, DELETE .../devicebound/{lock}[?reject], POST .../{lock}/abandon.
+void handle_c2d(Hub& hub, const Request& request, const std::string& device_id,
+                const Target& target, Respond respond);
 void handle_registry(Hub& hub, const Request& request, const Principal& principal,
                      const Target& target, Respond respond);
 

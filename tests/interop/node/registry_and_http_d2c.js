@@ -8,7 +8,7 @@
 'use strict';
 
 const fs = require('fs');
-const { Registry } = require('azure-iothub');
+const { Registry, Client: ServiceClient } = require('azure-iothub');
 const { Client, Message } = require('azure-iot-device');
 const { Http } = require('azure-iot-device-http');
 
@@ -45,11 +45,36 @@ async function main() {
   const key = created.authentication.symmetricKey.primaryKey;
   // azure-iot-device-http's setOptions calls back only when a receive policy is included
   // (reference §9), so always give one.
-  const options = { ca, http: { receivePolicy: { interval: 3600 } } };
+  const options = { ca, http: { receivePolicy: { interval: 1 } } };
   const client = Client.fromConnectionString(`HostName=${host};DeviceId=${id};SharedAccessKey=${key}`, Http);
   await client.setOptions(options);
   await client.sendEvent(new Message('hello over https'));
   check(true, 'device D2C over HTTPS accepted');
+
+  // C2D to a device that polls over HTTPS: the service sends over AMQPS (iothubd's port, as
+  // GatewayHostName in the device connection string gives it), the device GETs, completes.
+  const gateway = /GatewayHostName=([^;]+)/.exec(process.env.DEVICE_CONNECTION_STRING);
+  const service = ServiceClient.fromConnectionString(process.env.SERVICE_CONNECTION_STRING.replace(
+    /HostName=[^;]+/, `HostName=${gateway ? gateway[1] : host}`));
+  await service.open();
+  const c2d = new Message('to the polling device');
+  c2d.messageId = 'http-c2d-1';
+  c2d.properties.add('color', 'blue');
+  const received = new Promise((resolve) => client.on('message', (msg) => {
+    client.complete(msg, (err) => resolve({ msg, err }));
+  }));
+  await service.send(id, c2d);
+  const { msg, err } = await received;
+  check(!err && msg.messageId === 'http-c2d-1' && msg.data.toString() === 'to the polling device',
+        'C2D received over HTTPS and completed');
+  await service.close();
+  let count = -1;
+  for (let i = 0; i < 20 && count !== 0; i++) {
+    count = (await registry.get(id)).responseBody.cloudToDeviceMessageCount;
+    if (count !== 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  check(count === 0, 'the completed message left the queue (cloudToDeviceMessageCount 0)');
+  client.removeAllListeners('message');
 
   const wrong = Client.fromConnectionString(
     `HostName=${host};DeviceId=${id};SharedAccessKey=${'B' + key.slice(1)}`, Http);
