@@ -20,6 +20,9 @@ AmqpServer::~AmqpServer() {
     for (const auto& [id, timer] : reap_timers_) {
         env_.cancel(timer);
     }
+    for (const auto& [ticket, timer] : claim_timers_) {
+        env_.cancel(timer);
+    }
     connections_.clear();
     listener_.reset();
 }
@@ -42,11 +45,26 @@ std::string AmqpServer::address() const { return listener_ ? listener_->address(
 void AmqpServer::serve(std::unique_ptr<Stream> stream) {
     const uint64_t id = next_connection_id_++;
     env_.trace("amqp.accept", "amqp#" + std::to_string(id) + " from " + stream->peer());
-    auto connection = std::make_unique<HubConnection>(env_, hub_, std::move(stream), id,
-                                                      [this, id] { reap(id); });
+    auto connection = std::make_unique<HubConnection>(
+        env_, hub_, std::move(stream), id, [this, id] { reap(id); },
+        [this, id](const std::string& device_id) { claim(device_id, id); });
     HubConnection* raw = connection.get();
     connections_.emplace(id, std::move(connection));
     raw->start();
+}
+
+void AmqpServer::claim(const std::string& device_id, uint64_t connection_id) {
+    // One connection per device identity, as Azure does: the newest wins (400027). The old
+    // one is told from a fresh event, not from inside the new connection's handler.
+    const uint64_t ticket = next_claim_++;
+    claim_timers_[ticket] = env_.schedule(env_.now(), [this, ticket, device_id, connection_id] {
+        claim_timers_.erase(ticket);
+        for (auto& [id, connection] : connections_) {
+            if (id != connection_id && connection->has_device(device_id)) {
+                connection->evict(device_id);
+            }
+        }
+    });
 }
 
 void AmqpServer::reap(uint64_t connection_id) {

@@ -40,6 +40,7 @@ class AmqpServer {
 
   private:
     void reap(uint64_t connection_id);
+    void claim(const std::string& device_id, uint64_t connection_id);
 
     Env& env_;
     Hub& hub_;
@@ -47,6 +48,8 @@ class AmqpServer {
     uint64_t next_connection_id_ = 1;
     std::map<uint64_t, std::unique_ptr<HubConnection>> connections_;
     std::map<uint64_t, TimerId> reap_timers_;  // connection id -> pending destruction
+    std::map<uint64_t, TimerId> claim_timers_;  // pending one-connection-per-device checks
+    uint64_t next_claim_ = 0;
 };
 
 }  // namespace hub::amqp

@@ -2,6 +2,11 @@
 
 #include <proton/connection.hpp>
 #include <proton/connection_options.hpp>
+#include <proton/duration.hpp>
+#include <proton/receiver.hpp>
+#include <proton/sender.hpp>
+#include <proton/source.hpp>
+#include <proton/target.hpp>
 #include <proton/error_condition.hpp>
 #include <proton/receiver.hpp>
 #include <proton/receiver_options.hpp>
@@ -32,8 +37,10 @@ void HubConnection::ReplyLink::flush() {
 }
 
 HubConnection::HubConnection(Env& env, Hub& hub, std::unique_ptr<Stream> stream, uint64_t id,
-                             std::function<void()> on_finished)
+                             std::function<void()> on_finished,
+                             std::function<void(const std::string&)> on_device_proven)
     : env_(env), hub_(hub), id_(id), name_("amqp#" + std::to_string(id)),
+      on_device_proven_(std::move(on_device_proven)),
       self_(std::make_shared<HubConnection*>(this)) {
     pump_ = std::make_unique<DriverPump>(
         env, std::move(stream), "iothub",
@@ -69,6 +76,9 @@ void HubConnection::start() {
     options.sasl_allow_insecure_mechs(true);
     options.sasl_allowed_mechs("ANONYMOUS PLAIN");
     options.container_id("iothub");
+    options.max_frame_size(kFrameBytesMax);
+    options.max_sessions(kSessionsMax);
+    options.idle_timeout(proton::duration(kIdleTimeoutMs));
     pump_->accept(options);
 }
 
@@ -111,6 +121,41 @@ void HubConnection::on_error(const proton::error_condition& error) {
 bool HubConnection::authorized(const std::string& device_id) const {
     auto it = token_expiry_s_.find(device_id);
     return it != token_expiry_s_.end() && env_.utc_now_ms() / 1000 < it->second;
+}
+
+void HubConnection::evict(const std::string& device_id) {
+    if (token_expiry_s_.erase(device_id) == 0) return;
+    trace("amqp.evict", device_id + " ConnectionForcefullyClosedOnNewConnection");
+    const proton::error_condition why("amqp:link:detach-forced",
+                                      "ConnectionForcefullyClosedOnNewConnection (400027): "
+                                      "a new connection for device " + device_id);
+    if (token_expiry_s_.empty() && service_expiry_s_ == 0) {
+        pump_->connection().close(why);  // a device's own connection: it goes entirely
+    } else {
+        for (proton::sender s : pump_->connection().senders()) {
+            if (s.source().address().starts_with("/devices/" + device_id + "/")) s.close(why);
+        }
+        for (proton::receiver r : pump_->connection().receivers()) {
+            if (r.target().address().starts_with("/devices/" + device_id + "/")) r.close(why);
+        }
+    }
+    devicebound_.erase(device_id);
+    if (connected_devices_.erase(device_id) > 0) {
+        hub_.monitor().device_disconnected(device_id, "ConnectionForcefullyClosedOnNewConnection");
+    }
+    pump_->process();
+}
+
+bool HubConnection::link_limit_reached(proton::link& l) {
+    size_t open = 0;
+    for (proton::sender s : pump_->connection().senders()) open += s.active() ? 1 : 0;
+    for (proton::receiver r : pump_->connection().receivers()) open += r.active() ? 1 : 0;
+    if (open < kLinksPerConnectionMax) return false;
+    trace("amqp.attach.refused", "link limit");
+    l.close(proton::error_condition("amqp:resource-limit-exceeded",
+                                    "at most " + std::to_string(kLinksPerConnectionMax) +
+                                        " links per connection"));
+    return true;
 }
 
 bool HubConnection::service_authorized() const {

@@ -44,11 +44,21 @@ constexpr int kD2cCreditWindow = 100;
 constexpr size_t kRepliesQueuedMax = 16;
 // Event Hubs receivers per connection (each one holds a reader and a log listener slot).
 constexpr size_t kPartitionReadersMax = 128;
+// Set explicitly rather than taken from Proton's defaults (STYLE §2): a 64 KiB frame (a 256 KB
+// message spans frames), sessions and links bounded per connection (a gateway multiplexes a
+// few devices per session, two links each), and Azure's 240 s AMQP idle timeout.
+constexpr uint32_t kFrameBytesMax = 64 * 1024;
+constexpr uint16_t kSessionsMax = 256;
+constexpr size_t kLinksPerConnectionMax = 2048;
+constexpr int64_t kIdleTimeoutMs = 240 * 1000;
 
 class HubConnection : public proton::messaging_handler {
   public:
+    // `on_device_proven` runs when a device's token is accepted here, so the server can enforce
+    // one connection per device (a new one closes the old).
     HubConnection(Env& env, Hub& hub, std::unique_ptr<Stream> stream, uint64_t id,
-                  std::function<void()> on_finished);
+                  std::function<void()> on_finished,
+                  std::function<void(const std::string&)> on_device_proven);
     ~HubConnection() override;
     HubConnection(const HubConnection&) = delete;
     HubConnection& operator=(const HubConnection&) = delete;
@@ -57,12 +67,18 @@ class HubConnection : public proton::messaging_handler {
     // The hub may have C2D messages for `device_id` / feedback now (from AmqpServer).
     void on_c2d_available(const std::string& device_id);
     void on_feedback_available();
+    // Another connection proved this device: drop it here (Azure's 400027).
+    void evict(const std::string& device_id);
+    bool has_device(const std::string& device_id) const {
+        return token_expiry_s_.contains(device_id);
+    }
 
     void on_connection_open(proton::connection& c) override;
     void on_session_open(proton::session& s) override;
     void on_receiver_open(proton::receiver& r) override;
     void on_sender_open(proton::sender& s) override;
     void on_sender_close(proton::sender& s) override;
+    void on_receiver_close(proton::receiver& r) override;
     void on_sendable(proton::sender& s) override;
     void on_message(proton::delivery& d, proton::message& m) override;
     void on_tracker_accept(proton::tracker& t) override;
@@ -108,6 +124,7 @@ class HubConnection : public proton::messaging_handler {
     void mark_connected(const std::string& device_id);
     void report_disconnects(const Status& reason);
     std::string entity() const;
+    bool link_limit_reached(proton::link& l);
 
     Env& env_;
     Hub& hub_;
@@ -117,6 +134,7 @@ class HubConnection : public proton::messaging_handler {
     std::map<std::string, int64_t> token_expiry_s_;
     int64_t service_expiry_s_ = 0;  // a policy with ServiceConnect, until then
     std::set<std::string> connected_devices_;
+    std::function<void(const std::string&)> on_device_proven_;
     ReplyLink cbs_;
     ReplyLink management_;
     std::map<std::string, Reader> readers_;  // by link name

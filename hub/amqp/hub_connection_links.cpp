@@ -91,6 +91,7 @@ std::vector<std::pair<std::string, std::string>> application_properties(const pr
 }  // namespace
 
 void HubConnection::on_receiver_open(proton::receiver& r) {
+    if (link_limit_reached(r)) return;
     const std::string address = r.target().address();
     if (address == kServiceC2dAddress && !service_authorized()) {
         trace("amqp.attach.unauthorized", address);
@@ -117,6 +118,7 @@ void HubConnection::on_receiver_open(proton::receiver& r) {
 }
 
 void HubConnection::on_sender_open(proton::sender& s) {
+    if (link_limit_reached(s)) return;
     const std::string address = s.source().address();
     if (address == "$cbs" || is_management(address)) {
         trace("amqp.attach", "sender " + address);
@@ -177,6 +179,8 @@ void HubConnection::pump_readers() {
     }
 }
 
+void HubConnection::on_receiver_close(proton::receiver& r) { (void)r; }
+
 void HubConnection::on_sender_close(proton::sender& s) {
     readers_.erase(s.name());
     feedback_links_.erase(s.name());
@@ -235,7 +239,9 @@ void HubConnection::handle_put_token(proton::delivery& d, const proton::message&
                                              env_.utc_now_ms() / 1000);
         status = who.status();
         if (who.ok() && who->kind == Principal::Kind::device) {
+            const bool is_new = !token_expiry_s_.contains(who->name);
             token_expiry_s_[who->name] = who->expiry_s;
+            if (is_new && on_device_proven_) on_device_proven_(who->name);
         } else if (who.ok() && who->may(kServiceConnect)) {
             service_expiry_s_ = std::max(service_expiry_s_, who->expiry_s);
         } else if (who.ok()) {
