@@ -83,6 +83,13 @@ Flags (also accepted as --flag=value):
                             existing device replaces its primary key. Without any --device,
                             "device1" is made.
   --partitions N            Number of D2C partitions, 1 to 128. Default: 4
+  --c2d-ttl-seconds N       Default C2D message TTL, 60 to 172800 (2 days). Default: 3600
+  --c2d-max-deliveries N    Abandons before a C2D message is dead-lettered, 1 to 100. Default: 10
+  --feedback-ttl-seconds N  TTL of feedback batches, 60 to 172800. Default: 3600
+  --config FILE             A JSON object of these flags without "--", applied before the
+                            command line (which overrides it), e.g.
+                            {"amqp-port": 5671, "https-port": 8443, "partitions": 8,
+                             "device": ["sensor-1", "sensor-2:BASE64KEY"], "trace": false}
   --exit-after-seconds N    Stop by itself after N seconds (tests use it so a server never
                             outlives them). 0 = run until SIGINT/SIGTERM. Default: 0
   --trace                   Print the hub's trace events to stderr. Set PN_TRACE_FRM=1 in the
@@ -105,6 +112,9 @@ struct Options {
     std::vector<DeviceSpec> devices;
     uint32_t partitions = 4;
     int64_t exit_after_seconds = 0;
+    int64_t c2d_ttl_seconds = 3600;     // defaultTtlAsIso8601: 1 min - 2 days
+    int64_t c2d_max_deliveries = 10;    // maxDeliveryCount: 1 - 100
+    int64_t feedback_ttl_seconds = 3600;
     bool trace = false;
     bool help = false;
 };
@@ -170,6 +180,18 @@ Status apply_flag(Options& options, const std::string& flag, const std::string& 
         options.devices.push_back(*spec);
         return Status::ok_status();
     }
+    if (flag == "--c2d-ttl-seconds" || flag == "--feedback-ttl-seconds" ||
+        flag == "--c2d-max-deliveries") {
+        // The service's bounds (reference §3): TTLs 1 min to 2 days, deliveries 1 to 100.
+        const bool deliveries = flag == "--c2d-max-deliveries";
+        Result<int64_t> n = parse_integer(flag, value, deliveries ? 1 : 60,
+                                          deliveries ? 100 : 2 * 24 * 3600);
+        if (!n.ok()) return n.status();
+        (deliveries                        ? options.c2d_max_deliveries
+         : flag == "--c2d-ttl-seconds" ? options.c2d_ttl_seconds
+                                           : options.feedback_ttl_seconds) = *n;
+        return Status::ok_status();
+    }
     const bool port = flag == "--amqp-port" || flag == "--https-port";
     const bool partitions = flag == "--partitions";
     Result<int64_t> n = parse_integer(flag, value, partitions ? 1 : 0,
@@ -190,17 +212,60 @@ Status apply_flag(Options& options, const std::string& flag, const std::string& 
     return Status::ok_status();
 }
 
+const std::vector<std::string> kValuedFlags = {
+    "--data-dir", "--host", "--amqp-port", "--https-port", "--hub-name", "--device",
+    "--partitions", "--exit-after-seconds", "--c2d-ttl-seconds", "--c2d-max-deliveries",
+    "--feedback-ttl-seconds"};
+
+// A JSON object whose keys are flag names without "--" ({"amqp-port": 5671,
+// "device": ["sensor-1", "sensor-2:KEY"], "trace": true}); each entry is applied as the flag.
+Status apply_config_file(Options& options, const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return usage_error("cannot read config file " + path);
+    const nlohmann::json config = nlohmann::json::parse(in, nullptr, false);
+    if (config.is_discarded() || !config.is_object()) {
+        return usage_error("config file " + path + " is not a JSON object");
+    }
+    for (const auto& [key, value] : config.items()) {
+        const std::string flag = "--" + key;
+        if (flag == "--trace" && value.is_boolean()) {
+            options.trace = value.get<bool>();
+            continue;
+        }
+        if (std::find(kValuedFlags.begin(), kValuedFlags.end(), flag) == kValuedFlags.end()) {
+            return usage_error("config file " + path + ": unknown key '" + key + "'");
+        }
+        const nlohmann::json list = value.is_array() ? value : nlohmann::json::array({value});
+        for (const nlohmann::json& item : list) {
+            const std::string text = item.is_string() ? item.get<std::string>() : item.dump();
+            if (Status s = apply_flag(options, flag, text); !s.ok()) {
+                return Status(s.code(), "config file " + path + ": " + s.message());
+            }
+        }
+    }
+    return Status::ok_status();
+}
+
 Result<Options> parse_args(const std::vector<std::string>& args) {
-    static const std::vector<std::string> valued = {
-        "--data-dir", "--host",       "--amqp-port", "--https-port",         "--hub-name",
-        "--device",   "--partitions", "--exit-after-seconds"};
     Options options;
+    // A config file first, so flags override it.
+    for (size_t i = 0; i < args.size(); ++i) {
+        const bool inline_value = args[i].rfind("--config=", 0) == 0;
+        if (args[i] != "--config" && !inline_value) continue;
+        if (!inline_value && i + 1 >= args.size()) return usage_error("--config needs a value");
+        const std::string path = inline_value ? args[i].substr(9) : args[i + 1];
+        if (Status s = apply_config_file(options, path); !s.ok()) return s;
+    }
     for (size_t i = 0; i < args.size(); ++i) {
         std::string flag = args[i];
         std::optional<std::string> value;
         if (size_t eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
             value = flag.substr(eq + 1);
             flag = flag.substr(0, eq);
+        }
+        if (flag == "--config") {  // applied above
+            i += value ? 0 : 1;
+            continue;
         }
         if ((flag == "--help" || flag == "-h") && !value) {
             options.help = true;
@@ -210,7 +275,7 @@ Result<Options> parse_args(const std::vector<std::string>& args) {
             options.trace = true;
             continue;
         }
-        if (std::find(valued.begin(), valued.end(), flag) == valued.end()) {
+        if (std::find(kValuedFlags.begin(), kValuedFlags.end(), flag) == kValuedFlags.end()) {
             return usage_error("unknown flag '" + args[i] + "'");
         }
         if (!value) {
@@ -367,6 +432,9 @@ HubConfig hub_config(const Options& options) {
     config.host_name = options.hub_name;
     config.d2c.partitions = options.partitions;
     config.devices = options.devices;
+    config.c2d.default_ttl = Duration::seconds(options.c2d_ttl_seconds);
+    config.c2d.max_delivery_count = static_cast<uint32_t>(options.c2d_max_deliveries);
+    config.c2d.feedback.ttl = Duration::seconds(options.feedback_ttl_seconds);
     return config;
 }
 

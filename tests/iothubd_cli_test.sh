@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# iothubd's command line: a JSON config file applies, flags add to it, and bad input exits 2
+# with a message naming the problem.
+set -u
+iothubd=$1
+work=$(mktemp -d "${TMPDIR:-/tmp}/iothubd-cli.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+printf '{"amqp-port": 0, "https-port": 0, "device": ["cfg-1", "cfg-2"], "exit-after-seconds": 1}' \
+    > "$work/good.json"
+out=$("$iothubd" --data-dir "$work/data" --config "$work/good.json" --device cli-1 2>&1) ||
+    fail "good config: exit $? ($out)"
+for id in cfg-1 cfg-2 cli-1; do
+    grep -q "DeviceId=$id;" <<<"$out" || fail "device $id missing from: $out"
+done
+[ -f "$work/data/connection-strings.json" ] || fail "connection-strings.json not written"
+[ -f "$work/data/ca.pem" ] || fail "ca.pem not written"
+
+printf '{"amqp-prot": 1}' > "$work/typo.json"
+out=$("$iothubd" --config "$work/typo.json" 2>&1); code=$?
+[ "$code" -eq 2 ] && grep -q "unknown key 'amqp-prot'" <<<"$out" || fail "typo: exit $code ($out)"
+out=$("$iothubd" --c2d-max-deliveries 500 2>&1); code=$?
+[ "$code" -eq 2 ] && grep -q "between 1 and 100" <<<"$out" || fail "range: exit $code ($out)"
+out=$("$iothubd" --config "$work/missing.json" 2>&1); code=$?
+[ "$code" -eq 2 ] && grep -q "cannot read config file" <<<"$out" || fail "missing: exit $code ($out)"
+echo "iothubd cli: config file, flags on top, and clear errors"
