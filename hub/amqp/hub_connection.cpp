@@ -53,8 +53,8 @@ HubConnection::HubConnection(Env& env, Hub& hub, std::unique_ptr<Stream> stream,
 
 HubConnection::~HubConnection() {
     report_disconnects(Status(Code::unavailable, "the hub closed the connection"));
-    if (log_listener_ != 0) {
-        hub_.d2c().remove_commit_listener(log_listener_);
+    for (const auto& [log, listener] : log_listeners_) {
+        log->remove_commit_listener(listener);
     }
     *self_ = nullptr;
     // Proton handles go while the driver still exists.

@@ -51,6 +51,8 @@ constexpr uint32_t kFrameBytesMax = 64 * 1024;
 constexpr uint16_t kSessionsMax = 256;
 constexpr size_t kLinksPerConnectionMax = 2048;
 constexpr int64_t kIdleTimeoutMs = 240 * 1000;
+// The connection-monitoring stream's Event Hubs entity is the hub's name with this suffix.
+inline constexpr const char* kMonitorEntitySuffix = "-monitor";
 
 class HubConnection : public proton::messaging_handler {
   public:
@@ -124,6 +126,9 @@ class HubConnection : public proton::messaging_handler {
     void mark_connected(const std::string& device_id);
     void report_disconnects(const Status& reason);
     std::string entity() const;
+    // The log behind an Event Hubs entity: the hub's D2C stream, or "{hub}-monitor" for the
+    // connection-monitoring events. nullptr for anything else.
+    D2cLog* stream_for(const std::string& name);
     bool link_limit_reached(proton::link& l);
 
     Env& env_;
@@ -142,7 +147,7 @@ class HubConnection : public proton::messaging_handler {
     std::map<std::string, proton::sender> feedback_links_;  // by link name
     std::map<std::string, Outstanding> outstanding_;  // delivery tag -> lock
     uint64_t next_tag_ = 0;
-    uint64_t log_listener_ = 0;
+    std::map<D2cLog*, uint64_t> log_listeners_;  // log -> our commit listener on it
     // Whether this connection still exists, for callbacks that may outlive it.
     std::shared_ptr<HubConnection*> self_;
     std::unique_ptr<DriverPump> pump_;

@@ -149,7 +149,8 @@ void HubConnection::open_partition_reader(proton::sender& s, const PartitionAddr
     if (!service_authorized()) {
         return refuse("amqp:unauthorized-access", "no valid service token with ServiceConnect");
     }
-    if (address.entity != entity() || address.partition >= hub_.d2c().partition_count()) {
+    D2cLog* log = stream_for(address.entity);
+    if (log == nullptr || address.partition >= log->partition_count()) {
         return refuse("amqp:not-found", "no such event hub partition: " + address.entity + "/" +
                                             std::to_string(address.partition));
     }
@@ -162,15 +163,21 @@ void HubConnection::open_partition_reader(proton::sender& s, const PartitionAddr
     if (!start.ok()) return refuse("amqp:invalid-field", start.status().message());
     s.open();
     readers_.erase(s.name());
-    readers_.emplace(s.name(), Reader{s, PartitionReader(hub_.d2c(), address.partition, *start)});
+    readers_.emplace(s.name(), Reader{s, PartitionReader(*log, address.partition, *start)});
     trace("amqp.attach", "event hub reader " + std::to_string(address.partition) + " from " +
                              std::to_string(readers_.at(s.name()).reader.next_sequence_number()));
-    if (log_listener_ == 0) {
-        log_listener_ = hub_.d2c().add_commit_listener([this] {
+    if (!log_listeners_.contains(log)) {
+        log_listeners_[log] = log->add_commit_listener([this] {
             pump_readers();
             pump_->process();
         });
     }
+}
+
+D2cLog* HubConnection::stream_for(const std::string& name) {
+    if (name == entity()) return &hub_.d2c();
+    if (name == entity() + kMonitorEntitySuffix) return &hub_.monitor_stream();
+    return nullptr;
 }
 
 void HubConnection::pump_readers() {
@@ -218,9 +225,14 @@ void HubConnection::on_message(proton::delivery& d, proton::message& m) {
             handle_c2d_send(d, m);
         } else if (is_management(address)) {
             d.accept();
-            management_.send(service_authorized()
-                                 ? management_reply(m, hub_.d2c(), entity(), hub_.opened_ms())
-                                 : status_reply(m, Status(Code::unauthorized, "no service token")));
+            const std::string name = string_property(m, "name");
+            D2cLog* log = stream_for(name.empty() ? entity() : name);
+            management_.send(!service_authorized()
+                                 ? status_reply(m, Status(Code::unauthorized, "no service token"))
+                             : log == nullptr
+                                 ? status_reply(m, Status(Code::not_found, "no entity " + name))
+                                 : management_reply(m, *log, name.empty() ? entity() : name,
+                                                    hub_.opened_ms()));
         } else {
             handle_d2c(d, m, d2c_device_of(address));
         }

@@ -57,6 +57,7 @@ can parse:
   iothubd: HTTPS listening on HOST:PORT
   iothubd: service connection string: HostName=...;SharedAccessKeyName=iothubowner;...
   iothubd: eventhub connection string: Endpoint=sb://localhost:PORT/;...;EntityPath=...
+  iothubd: monitor connection string: ...;EntityPath=...-monitor   (connect/disconnect events)
   iothubd: CA certificate: /abs/path/cert.pem     (give it to the SDK: setOptions({ca}))
   iothubd: device connection string: HostName=...;DeviceId=...;SharedAccessKey=...
   iothubd: ready
@@ -335,6 +336,7 @@ std::string listen_address(const Options& options, uint16_t port) {
 struct ConnectionStrings {
     std::string service;
     std::string eventhub;
+    std::string monitor;  // the connection-monitoring events, same endpoint
 };
 
 ConnectionStrings connection_strings(const Options& options, Hub& hub, uint16_t amqp_port) {
@@ -346,14 +348,18 @@ ConnectionStrings connection_strings(const Options& options, Hub& hub, uint16_t 
                 ";SharedAccessKeyName=iothubowner;SharedAccessKey=" + owner->primary_key,
             "Endpoint=sb://" + dial_host(options.host) + ":" + std::to_string(amqp_port) +
                 "/;SharedAccessKeyName=iothubowner;SharedAccessKey=" + owner->primary_key +
-                ";EntityPath=" + entity};
+                ";EntityPath=" + entity,
+            "Endpoint=sb://" + dial_host(options.host) + ":" + std::to_string(amqp_port) +
+                "/;SharedAccessKeyName=iothubowner;SharedAccessKey=" + owner->primary_key +
+                ";EntityPath=" + entity + "-monitor"};
 }
 
 // DIR/connection-strings.json and DIR/ca.pem: what scripts and CI jobs read.
 Status write_handoff_files(const Options& options, const ConnectionStrings& strings,
                            const std::string& ca_path) {
     const std::string json = nlohmann::json{{"service", strings.service},
-                                            {"eventhub", strings.eventhub}}
+                                            {"eventhub", strings.eventhub},
+                                            {"monitor", strings.monitor}}
                                  .dump(2) + "\n";
     Status s = write_file_atomic(options.data_dir + "/connection-strings.json",
                                  ByteView(reinterpret_cast<const uint8_t*>(json.data()), json.size()),
@@ -376,6 +382,7 @@ Status announce(const Options& options, RealEnv& env, Hub& hub, const std::strin
     say("HTTPS listening on " + https_address);
     say("service connection string: " + strings.service);
     say("eventhub connection string: " + strings.eventhub);
+    say("monitor connection string: " + strings.monitor);
     say("CA certificate: " + ca_path);
     say("for scripts: " + options.data_dir + "/ca.pem and " + options.data_dir +
         "/connection-strings.json (keys service, eventhub)");

@@ -65,10 +65,44 @@ async function readBack(deviceId) {
   console.log(`interop: read back all ${COUNT} events with bodies, properties and device id`);
 }
 
+// One attempt with a wrong key: the hub refuses the token and records a connection error.
+async function failOnce() {
+  const cs = process.env.DEVICE_CONNECTION_STRING.replace(/SharedAccessKey=./, 'SharedAccessKey=B');
+  const client = Client.fromConnectionString(cs, Amqp);
+  await client.setOptions({ ca: fs.readFileSync(process.env.CA_CERT_PATH, 'utf8') });
+  let refused = false;
+  try { await client.open(); } catch (e) { refused = true; }
+  if (!refused) fail('check failed', 'a wrong key was accepted');
+  try { await client.close(); } catch (e) { /* already closed */ }
+}
+
+// The connection-monitoring events, read with the same Event Hubs client: the seed's example
+// of counting a device's failed connection attempts needs exactly this.
+async function readMonitor(deviceId) {
+  const consumer = new EventHubConsumerClient('$default', process.env.MONITOR_CONNECTION_STRING);
+  const types = new Set();
+  await new Promise((resolve, reject) => {
+    const subscription = consumer.subscribe({
+      processEvents: async (events) => {
+        for (const e of events) {
+          const body = Buffer.isBuffer(e.body) ? JSON.parse(e.body.toString()) : e.body;
+          if (body.data.deviceId === deviceId) types.add(body.eventType);
+        }
+        if (types.size === 3) subscription.close().then(resolve, reject);
+      },
+      processError: async (err) => reject(err),
+    }, { startPosition: earliestEventPosition, maxBatchSize: 50, maxWaitTimeInSeconds: 1 });
+  });
+  await consumer.close();
+  console.log(`interop: monitor events for ${deviceId}: ${[...types].sort().join(', ')}`);
+}
+
 async function main() {
   const deviceId = /DeviceId=([^;]+)/.exec(process.env.DEVICE_CONNECTION_STRING)[1];
+  await failOnce();
   await send(deviceId);
   await readBack(deviceId);
+  await readMonitor(deviceId);
 }
 
 main().then(() => { clearTimeout(timer); process.exit(0); }, (err) => fail('failed', err));

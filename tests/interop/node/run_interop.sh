@@ -82,6 +82,7 @@ fi
 conn=$(sed -n 's/^iothubd: device connection string: //p' "$work/iothubd.log" | head -n 1)
 service=$(sed -n 's/^iothubd: service connection string: //p' "$work/iothubd.log" | head -n 1)
 eventhub=$(sed -n 's/^iothubd: eventhub connection string: //p' "$work/iothubd.log" | head -n 1)
+monitor=$(sed -n 's/^iothubd: monitor connection string: //p' "$work/iothubd.log" | head -n 1)
 ca=$(sed -n 's/^iothubd: CA certificate: //p' "$work/iothubd.log" | head -n 1)
 if [ -z "$conn" ] || [ -z "$ca" ]; then
     echo "interop: could not read the connection string or CA path from iothubd" >&2
@@ -94,7 +95,7 @@ set +e
 # The service, registry and Event Hubs clients have no CA option: Node adds this file to its
 # trust store (reference §7).
 DEVICE_CONNECTION_STRING="$conn" SERVICE_CONNECTION_STRING="$service" \
-    EVENTHUB_CONNECTION_STRING="$eventhub" CA_CERT_PATH="$ca" \
+    EVENTHUB_CONNECTION_STRING="$eventhub" MONITOR_CONNECTION_STRING="$monitor" CA_CERT_PATH="$ca" \
     NODE_EXTRA_CA_CERTS="$ca" node "$here/$script" "$conn" "$ca"
 node_status=$?
 set -e
