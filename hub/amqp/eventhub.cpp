@@ -129,6 +129,9 @@ proton::message event_message(const StoredEvent& e) {
     a.put(proton::symbol("x-opt-offset"), std::to_string(e.sequence_number));
     a.put(proton::symbol("x-opt-enqueued-time"), proton::timestamp(e.enqueued_time_ms));
     a.put(proton::symbol("iothub-connection-device-id"), e.message.device_id);
+    if (!e.message.generation_id.empty()) {
+        a.put(proton::symbol("iothub-connection-auth-generation-id"), e.message.generation_id);
+    }
     a.put(proton::symbol("iothub-connection-auth-method"),
           std::string(R"({"scope":"device","type":"sas","issuer":"iothub"})"));
     a.put(proton::symbol("iothub-enqueuedtime"), proton::timestamp(e.enqueued_time_ms));

@@ -293,6 +293,9 @@ void HubConnection::handle_d2c(proton::delivery& d, proton::message& m,
         message.body.assign(text.begin(), text.end());
     }
     message.properties = application_properties(m);
+    if (const Device* device = hub_.registry().find(device_id)) {
+        message.generation_id = device->generation_id;
+    }
     hub_.registry().touch(device_id, env_.utc_now_ms());
     const uint64_t ticket = next_ticket_++;
     awaiting_durable_.emplace(ticket, d);

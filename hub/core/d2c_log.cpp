@@ -11,7 +11,7 @@ constexpr uint32_t kPropertiesMax = 1024;
 
 size_t encoded_size(const StoredEvent& e) {
     size_t n = 4 + 8 + 8 + 4 + e.message.device_id.size() + 4 + e.message.message_id.size() + 4 +
-               e.message.body.size() + 4;
+               e.message.body.size() + 4 + 4 + e.message.generation_id.size();
     for (const auto& [key, value] : e.message.properties) {
         n += 8 + key.size() + value.size();
     }
@@ -31,6 +31,7 @@ void encode_event_into(store::Writer& w, const StoredEvent& event) {
         w.str(key);
         w.str(value);
     }
+    w.str(event.message.generation_id);
 }
 
 }  // namespace
@@ -60,6 +61,7 @@ Result<StoredEvent> decode_event(ByteView bytes) {
         std::string value = r.str();
         e.message.properties.emplace_back(std::move(key), std::move(value));
     }
+    e.message.generation_id = r.str();
     if (!r.ok() || !r.at_end()) {
         return Status(Code::corruption, "event record: malformed");
     }

@@ -27,10 +27,12 @@ namespace hub {
 constexpr size_t kD2cMessageBytesMax = 256 * 1024;
 
 struct D2cMessage {
-    std::string device_id;
+    std::string device_id;  // stamped by the hub: iothub-connection-device-id
     std::string message_id;
     Bytes body;
     std::vector<std::pair<std::string, std::string>> properties;  // application properties
+    // Stamped by the hub from the sender's identity: iothub-connection-auth-generation-id.
+    std::string generation_id = {};
 };
 
 struct StoredEvent {

@@ -100,11 +100,13 @@ TEST_F(D2cLogTest, FailedSyncFailsTheBatchAndStops) {
 
 TEST(D2cCodec, RoundTrip) {
     StoredEvent e{2, 7, 123456, message("d", "id", 10)};
+    e.message.generation_id = "637000000000000001";
     Result<StoredEvent> back = decode_event(encode_event(e));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(back->sequence_number, 7u);
     EXPECT_EQ(back->message.device_id, "d");
     EXPECT_EQ(back->message.properties.size(), 1u);
+    EXPECT_EQ(back->message.generation_id, "637000000000000001");
     Bytes truncated = encode_event(e);
     truncated.pop_back();
     EXPECT_FALSE(decode_event(truncated).ok());

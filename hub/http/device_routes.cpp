@@ -82,6 +82,9 @@ void handle_d2c(Hub& hub, const Request& request, const std::string& device_id, 
                                       "MessageTooLarge"));
     }
     hub.registry().touch(device_id, hub.env().utc_now_ms());
+    if (const Device* device = hub.registry().find(device_id)) {
+        for (D2cMessage& m : *messages) m.generation_id = device->generation_id;
+    }
     // Answer once every message of the request is durable (or the first one failed).
     struct Pending {
         size_t left;

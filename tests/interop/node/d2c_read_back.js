@@ -58,7 +58,8 @@ async function readBack(deviceId) {
   for (let i = 0; i < COUNT; i++) {
     const e = seen.get(String(i));
     const body = Buffer.isBuffer(e.body) ? JSON.parse(e.body.toString()) : e.body;
-    if (!e || body.n !== i || e.messageId !== `read-back-${i}`) {
+    if (!e || body.n !== i || e.messageId !== `read-back-${i}` ||
+        !/^[0-9]{18}$/.test(e.systemProperties['iothub-connection-auth-generation-id'] || '')) {
       fail('check failed', `event ${i}: ${JSON.stringify(e && { body: e.body, id: e.messageId })}`);
     }
   }
