@@ -29,11 +29,13 @@ struct Options {
     int window = 32;
     int messages = 2000;
     int body_bytes = 256;
+    int hold_seconds = 0;  // after the load, keep the connections open (idle) this long
 };
 
 int usage() {
     std::fputs("usage: amqp_load --address HOST:PORT --ca CERT.pem --key BASE64 [--host-name H]\n"
                "                 [--connections N] [--window W] [--messages M] [--body-bytes B]\n"
+               "                 [--hold-seconds S]  (keep the connections open, idle, after)\n"
                "Devices load-0 .. load-(N-1) must exist on the hub with that key\n"
                "(iothubd --device load-0:KEY ...; bench/run_amqp_load.sh does it).\n", stderr);
     return 2;
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
         else if (a == "--window") o.window = std::atoi(v.c_str());
         else if (a == "--messages") o.messages = std::atoi(v.c_str());
         else if (a == "--body-bytes") o.body_bytes = std::atoi(v.c_str());
+        else if (a == "--hold-seconds") o.hold_seconds = std::atoi(v.c_str());
         else return usage();
     }
     if (o.key.empty() || o.ca.empty() || o.connections < 1 || o.window < 1 || o.messages < 1) {
@@ -99,6 +102,12 @@ int main(int argc, char** argv) {
     }
     const hub::Status s = env->run_for(hub::Duration::seconds(600));
     const double seconds = static_cast<double>(now_us()) / 1e6;
+    if (o.hold_seconds > 0) {  // idle connections, for memory measurements of the hub
+        std::printf("amqp_load: holding %d idle connections for %d s\n", o.connections,
+                    o.hold_seconds);
+        std::fflush(stdout);
+        (void)env->run_for(hub::Duration::seconds(o.hold_seconds));
+    }
     for (auto& c : clients) c->stop();
     (void)env->run_for(hub::Duration::millis(200));
     std::filesystem::remove_all(config.data_dir);
