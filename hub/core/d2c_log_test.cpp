@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "simnet/sim_node.hpp"
 
 namespace hub {
@@ -96,6 +98,54 @@ TEST_F(D2cLogTest, FailedSyncFailsTheBatchAndStops) {
     log->append(message("d1", "m2"), [&](auto r) { second = r.status(); });
     run();
     EXPECT_EQ(second.code(), Code::unavailable);
+}
+
+// Crash after every step of a workload (appends interleaved with group commits), with torn
+// writes drawn from three seeds: after recovery every acknowledged message is there, nothing
+// appears twice, nothing appears that was never sent, and sequence numbers stay contiguous.
+TEST(D2cLogCrash, NothingAcknowledgedIsLostAtAnyCrashPoint) {
+    constexpr int kSteps = 40;
+    for (int crash_at = 0; crash_at <= kSteps; ++crash_at) {
+        for (uint64_t tear_seed = 0; tear_seed < 3; ++tear_seed) {
+            simnet::Simulator sim(1);
+            simnet::SimNetwork net(sim, Random(2));
+            simnet::SimNode node(sim, net, "hub");
+            auto log = std::move(*D2cLog::open(node, D2cLogConfig{}));
+            std::set<std::string> sent, acked;
+            for (int step = 0; step < crash_at; ++step) {
+                if (step % 5 == 4) {  // a commit point
+                    sim.run_until([] { return false; }, sim.now() + Duration::millis(2));
+                    continue;
+                }
+                const std::string id = "m" + std::to_string(step);
+                sent.insert(id);
+                log->append(message("dev" + std::to_string(step % 3), id, 100 + step * 37),
+                            [&acked, id](Result<EventPosition> r) {
+                                if (r.ok()) acked.insert(id);
+                            });
+            }
+            log.reset();  // the process dies here, pending appends unacknowledged
+            Random tear(tear_seed);
+            node.sim_disk().crash(tear);
+            auto recovered = D2cLog::open(node, D2cLogConfig{});
+            ASSERT_TRUE(recovered.ok()) << "crash_at=" << crash_at << " " << recovered.status().to_string();
+            std::multiset<std::string> found;
+            for (uint32_t p = 0; p < (*recovered)->partition_count(); ++p) {
+                const auto& events = (*recovered)->events(p);
+                for (size_t i = 0; i < events.size(); ++i) {
+                    ASSERT_EQ(events[i].sequence_number, i);
+                    found.insert(events[i].message.message_id);
+                }
+            }
+            for (const std::string& id : acked) {
+                EXPECT_EQ(found.count(id), 1u) << "acknowledged " << id << " at crash_at=" << crash_at;
+            }
+            for (const std::string& id : found) {
+                EXPECT_TRUE(sent.contains(id)) << id;
+                EXPECT_EQ(found.count(id), 1u) << id << " twice";
+            }
+        }
+    }
 }
 
 TEST(D2cCodec, RoundTrip) {
