@@ -22,33 +22,28 @@ namespace {
 constexpr std::string_view kServiceC2dAddress = "/messages/devicebound";
 constexpr std::string_view kFeedbackAddress = "/messages/serviceBound/feedback";
 
-// "/devices/{id}/messages/devicebound" -> id; empty if the address is something else.
-std::string devicebound_device_of(const std::string& address) {
+// "/devices/{id}{suffix}" -> id; empty if the address is something else.
+std::string device_in(const std::string& address, std::string_view suffix) {
     static constexpr std::string_view kPrefix = "/devices/";
-    static constexpr std::string_view kSuffix = "/messages/devicebound";
-    if (address.size() <= kPrefix.size() + kSuffix.size() || !address.starts_with(kPrefix) ||
-        !address.ends_with(kSuffix)) {
+    if (address.size() <= kPrefix.size() + suffix.size() || !address.starts_with(kPrefix) ||
+        !address.ends_with(suffix)) {
         return {};
     }
     std::string id = address.substr(kPrefix.size(),
-                                     address.size() - kPrefix.size() - kSuffix.size());
+                                     address.size() - kPrefix.size() - suffix.size());
     return is_valid_device_id(id) ? id : std::string();
+}
+
+std::string devicebound_device_of(const std::string& address) {
+    return device_in(address, "/messages/devicebound");
+}
+
+std::string d2c_device_of(const std::string& address) {
+    return device_in(address, "/messages/events");
 }
 
 bool is_management(const std::string& address) {
     return address == "$management" || address.ends_with("/$management");
-}
-
-std::string d2c_device_of(const std::string& address) {
-    static constexpr std::string_view kPrefix = "/devices/";
-    static constexpr std::string_view kSuffix = "/messages/events";
-    if (address.size() <= kPrefix.size() + kSuffix.size() || !address.starts_with(kPrefix) ||
-        !address.ends_with(kSuffix)) {
-        return {};
-    }
-    std::string id = address.substr(kPrefix.size(),
-                                     address.size() - kPrefix.size() - kSuffix.size());
-    return is_valid_device_id(id) ? id : std::string();
 }
 
 proton::message status_reply(const proton::message& request, const Status& status) {

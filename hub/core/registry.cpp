@@ -14,18 +14,6 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kLogName = "registry.log";
-// Symmetric keys decode to 16..64 bytes (Azure's rule).
-constexpr size_t kKeyBytesMin = 16;
-constexpr size_t kKeyBytesMax = 64;
-
-Status check_key(const std::string& key, const char* which) {
-    Result<Bytes> raw = auth::base64_decode(key);
-    if (!raw.ok() || raw->size() < kKeyBytesMin || raw->size() > kKeyBytesMax) {
-        return Status(Code::invalid_argument,
-                      std::string(which) + " must be base64 of 16 to 64 bytes");
-    }
-    return Status();
-}
 
 bool is_thumbprint(const std::string& t) {
     if (t.size() != 40 && t.size() != 64) return false;
@@ -45,6 +33,15 @@ Status record_error(const std::string& what) {
 }
 
 }  // namespace
+
+Status check_symmetric_key(const std::string& key, const char* which) {
+    Result<Bytes> raw = auth::base64_decode(key);
+    if (!raw.ok() || raw->size() < kSymmetricKeyBytesMin || raw->size() > kSymmetricKeyBytesMax) {
+        return Status(Code::invalid_argument,
+                      std::string(which) + " must be base64 of 16 to 64 bytes");
+    }
+    return Status();
+}
 
 bool is_valid_device_id(std::string_view id) {
     if (id.empty() || id.size() > kDeviceIdBytesMax) return false;
@@ -175,8 +172,8 @@ Status Registry::validate(Device& d) {
             d.primary_key = generate_device_key(env_.random());
             d.secondary_key = generate_device_key(env_.random());
         }
-        Status s = check_key(d.primary_key, "primaryKey");
-        if (s.ok() && !d.secondary_key.empty()) s = check_key(d.secondary_key, "secondaryKey");
+        Status s = check_symmetric_key(d.primary_key, "primaryKey");
+        if (s.ok() && !d.secondary_key.empty()) s = check_symmetric_key(d.secondary_key, "secondaryKey");
         return s;
     }
     if (d.auth_type == AuthType::self_signed &&

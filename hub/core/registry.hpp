@@ -75,6 +75,11 @@ struct SharedAccessPolicy {
 };
 
 bool is_valid_device_id(std::string_view id);
+// Symmetric keys are base64 of 16 to 64 bytes (Azure's rule). Errors: invalid_argument
+// naming `which`.
+constexpr size_t kSymmetricKeyBytesMin = 16;
+constexpr size_t kSymmetricKeyBytesMax = 64;
+Status check_symmetric_key(const std::string& key, const char* which);
 // 32 random bytes, base64: what the hub generates when a device comes without keys.
 std::string generate_device_key(Random& random);
 

@@ -14,28 +14,15 @@ namespace {
 
 using nlohmann::json;
 
-// Symmetric keys decode to 16..64 bytes (Azure's rule, as the registry checks).
-constexpr size_t kKeyBytesMin = 16;
-constexpr size_t kKeyBytesMax = 64;
-
-Status check_key(const std::string& key, const char* which) {
-    Result<Bytes> raw = auth::base64_decode(key);
-    if (!raw.ok() || raw->size() < kKeyBytesMin || raw->size() > kKeyBytesMax) {
-        return Status(Code::invalid_argument,
-                      std::string(which) + " must be base64 of 16 to 64 bytes");
-    }
-    return Status();
-}
-
 Status validate_policy(EnrollmentPolicy& p, Random& random) {
     SymmetricKeyAttestation& keys = p.attestation;
     if (keys.primary_key.empty() && keys.secondary_key.empty()) {
         keys.primary_key = generate_device_key(random);
         keys.secondary_key = generate_device_key(random);
     }
-    Status s = check_key(keys.primary_key, "attestation.symmetricKey.primaryKey");
+    Status s = check_symmetric_key(keys.primary_key, "attestation.symmetricKey.primaryKey");
     if (s.ok() && !keys.secondary_key.empty()) {
-        s = check_key(keys.secondary_key, "attestation.symmetricKey.secondaryKey");
+        s = check_symmetric_key(keys.secondary_key, "attestation.symmetricKey.secondaryKey");
     }
     if (!s.ok()) return s;
     if (p.iot_hubs.size() > kLinkedHubsMax) {
