@@ -16,8 +16,8 @@ constexpr const char* kHelp = R"(hubsim - deterministic simulation of an IoT hub
 
 Runs simulated devices that send device-to-cloud messages over AMQP (the real protocol code,
 over a simulated network with latency and split writes) to a simulated hub whose disk loses
-unsynced bytes when it crashes. A nemesis resets connections and crashes/restarts the hub at
-random times drawn from the seed. Afterwards the checker proves at-least-once delivery: every
+unsynced bytes when it crashes. A nemesis resets connections, partitions and clogs links, and
+crashes/restarts the hub at random times drawn from the seed. Afterwards the checker proves at-least-once delivery: every
 message the hub acknowledged is in its recovered log, and the log holds nothing nobody sent.
 
 Usage: hubsim [options]
