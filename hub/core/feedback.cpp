@@ -1,4 +1,5 @@
 #include "hub/core/feedback.hpp"
+#include "hub/core/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -62,7 +63,7 @@ std::string feedback_json(const std::vector<Receipt>& receipts) {
         array.push_back(std::move(item));
     }
     // Invalid UTF-8 in an id becomes U+FFFD instead of throwing (core never throws).
-    return array.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    return json_text(array);
 }
 
 FeedbackQueue::FeedbackQueue(Env& env, C2dStore& store, FeedbackConfig config)

@@ -1,4 +1,5 @@
 #include "hub/core/monitor.hpp"
+#include "hub/core/json_text.hpp"
 
 #include <cinttypes>
 #include <cstdio>
@@ -62,7 +63,7 @@ void Monitor::emit(const char* type, std::string_view device_id, std::string_vie
         {"dataVersion", "1"},
         {"metadataVersion", "1"},
     };
-    const std::string body = event.dump();
+    const std::string body = json_text(event);
     env_.trace("monitor.event", std::string(type) + " " + std::string(device_id));
     stream_.append(D2cMessage{std::string(device_id), id, Bytes(body.begin(), body.end()),
                               {{"eventType", type}}},

@@ -69,6 +69,16 @@ TEST_F(MonitorTest, EventsHaveTheEventGridShapeAndADurableOrder) {
     EXPECT_EQ(events().size(), 3u);
 }
 
+// Reasons carry untrusted text (a token's audience): invalid UTF-8 must not throw out of the
+// JSON encoder and take the hub down.
+TEST_F(MonitorTest, InvalidUtf8InAReasonIsReplacedNotThrown) {
+    hub->monitor().connection_error("d1", "audience '\xff\xfe' is not a device");
+    run();
+    const std::vector<nlohmann::json> all = events();
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_NE(all[0]["data"]["reason"].get<std::string>().find("\xef\xbf\xbd"), std::string::npos);
+}
+
 // The seed document's example: count failed connection attempts per device from the
 // monitoring stream and disable a device after three.
 TEST_F(MonitorTest, AWatchdogDisablesADeviceAfterThreeFailedAttempts) {

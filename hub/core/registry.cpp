@@ -6,6 +6,7 @@
 
 #include "hub/auth/sas.hpp"
 #include "hub/core/device_json.hpp"
+#include "hub/core/json_text.hpp"
 
 namespace hub {
 
@@ -113,26 +114,28 @@ Status Registry::replay(const Bytes& record) {
     return Status();
 }
 
-Status Registry::log_put(const Device& d) {
-    const std::string text = json{{"op", "put"},
-                                  {"version", d.version},
-                                  {"statusUpdatedMs", d.status_updated_ms},
-                                  {"device", device_to_json(d)}}
-                                 .dump();
+Status Registry::log_record(const nlohmann::json& record) {
+    const std::string text = json_text(record);
     return log_.append(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+Status Registry::log_put(const Device& d) {
+    return log_record(json{{"op", "put"},
+                           {"version", d.version},
+                           {"statusUpdatedMs", d.status_updated_ms},
+                           {"device", device_to_json(d)}});
 }
 
 Status Registry::log_remove(std::string_view id) {
-    const std::string text = json{{"op", "remove"}, {"id", id}}.dump();
-    return log_.append(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    return log_record(json{{"op", "remove"}, {"id", id}});
 }
 
 Status Registry::log_policy(const SharedAccessPolicy& p) {
-    const std::string text = json{{"op", "policy"},          {"name", p.name},
-                                  {"primaryKey", p.primary_key}, {"secondaryKey", p.secondary_key},
-                                  {"rights", p.rights}}
-                                 .dump();
-    return log_.append(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    return log_record(json{{"op", "policy"},
+                           {"name", p.name},
+                           {"primaryKey", p.primary_key},
+                           {"secondaryKey", p.secondary_key},
+                           {"rights", p.rights}});
 }
 
 Status Registry::create_default_policies() {

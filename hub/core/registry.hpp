@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "hub/env/env.hpp"
 #include "hub/store/record_log.hpp"
 
@@ -131,6 +133,7 @@ class Registry {
     Status replay(const Bytes& record);
     Status validate(Device& device);
     // Appends one change; sync is separate so imports share one.
+    Status log_record(const nlohmann::json& record);
     Status log_put(const Device& device);
     Status log_remove(std::string_view id);
     Status log_policy(const SharedAccessPolicy& policy);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hub/auth/sas.hpp"
+#include "hub/core/json_text.hpp"
 #include "hub/http/routes.hpp"
 
 namespace hub::http {
@@ -52,7 +53,7 @@ Result<std::vector<D2cMessage>> messages_from_batch(const std::string& body,
         for (const auto& [key, value] : properties.items()) {
             const std::string name = key.rfind(kAppPropertyPrefix, 0) == 0
                                          ? key.substr(kAppPropertyPrefix.size()) : key;
-            m.properties.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
+            m.properties.emplace_back(name, value.is_string() ? value.get<std::string>() : json_text(value));
         }
         total += m.body.size();
         out.push_back(std::move(m));

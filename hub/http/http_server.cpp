@@ -1,4 +1,5 @@
 #include "hub/http/http_server.hpp"
+#include "hub/core/json_text.hpp"
 
 #include <cctype>
 
@@ -101,7 +102,7 @@ Response HttpServer::health() const {
                                  {"devices", hub_.registry().size()},
                                  {"d2cPartitions", hub_.d2c().partition_count()},
                                  {"httpConnections", connections_.size()}};
-    return json_response(200, body.dump());
+    return json_response(200, json_text(body));
 }
 
 void HttpServer::handle(const Request& request, Respond respond) {

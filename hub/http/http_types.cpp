@@ -1,4 +1,5 @@
 #include "hub/http/http_types.hpp"
+#include "hub/core/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -32,7 +33,7 @@ Response error_response(const Status& status, std::string error_code) {
         {"Message", "ErrorCode:" + error_code + ";" + status.message()},
         {"ExceptionMessage", status.to_string()},
     };
-    return json_response(http_status, body.dump());
+    return json_response(http_status, json_text(body));
 }
 
 }  // namespace hub::http

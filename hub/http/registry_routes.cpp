@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hub/core/device_json.hpp"
+#include "hub/core/json_text.hpp"
 #include "hub/http/routes.hpp"
 
 namespace hub::http {
@@ -21,7 +22,7 @@ std::string header(const Request& request, field name) {
 Response device_response(Hub& hub, const Device& device) {
     Device shown = device;
     shown.cloud_to_device_message_count = static_cast<uint32_t>(hub.c2d().pending_count(device.id));
-    Response r = json_response(200, device_to_json(shown).dump());
+    Response r = json_response(200, json_text(device_to_json(shown)));
     r.headers.emplace_back("ETag", "\"" + device.etag() + "\"");
     return r;
 }
@@ -52,7 +53,7 @@ Response list_devices(const Registry& registry, const Target& target) {
     }
     nlohmann::json out = nlohmann::json::array();
     for (const Device* d : registry.list("", top)) out.push_back(device_to_json(*d));
-    return json_response(200, out.dump());
+    return json_response(200, json_text(out));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "hub/core/provisioning/provisioning_change.hpp"
+#include "hub/core/json_text.hpp"
 
 #include "hub/core/provisioning/json_fields.hpp"
 
@@ -104,7 +105,7 @@ std::string encode_change(const Change& c) {
     if (c.transition) j["transition"] = transition_record_json(*c.transition);
     if (c.operation) j["operation"] = operation_record_json(*c.operation);
     HUB_ASSERT(!j.empty());
-    return j.dump();
+    return json_text(j);
 }
 
 Result<Change> decode_change(const Bytes& record) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hub/core/provisioning/provisioning_change.hpp"
+#include "hub/core/json_text.hpp"
 #include "hub/core/provisioning/provisioning_service.hpp"
 
 namespace hub::provisioning {
@@ -71,7 +72,7 @@ Result<RegistrationOperation> ProvisioningService::register_device(std::string_v
     if (!payload_json.empty()) {
         const nlohmann::json j = nlohmann::json::parse(payload_json, nullptr, false);
         if (j.is_discarded()) return Status(Code::invalid_argument, "payload is not JSON");
-        payload = j.dump();
+        payload = json_text(j);
     }
     if (payload.size() > kPayloadBytesMax) {
         return Status(Code::invalid_argument, "payload is longer than 4096 bytes");
