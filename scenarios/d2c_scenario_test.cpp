@@ -1,4 +1,5 @@
 #include "scenarios/d2c_scenario.hpp"
+#include "scenarios/test_configs.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -8,16 +9,7 @@
 namespace scenarios {
 namespace {
 
-ScenarioConfig small(uint64_t seed) {
-    ScenarioConfig config;
-    config.seed = seed;
-    config.devices = 4;
-    config.messages_per_device = 8;
-    config.send_window_ms = 5000;
-    config.fault_rates.resets = 6;
-    config.fault_rates.crashes = 2;
-    return config;
-}
+ScenarioConfig small(uint64_t seed) { return small_config(seed); }
 
 TEST(D2cScenario, PassesWithoutFaults) {
     ScenarioConfig config = small(1);

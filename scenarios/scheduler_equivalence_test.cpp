@@ -7,19 +7,14 @@
 #include <gtest/gtest.h>
 
 #include "scenarios/d2c_scenario.hpp"
+#include "scenarios/test_configs.hpp"
 #include "simnet/event_queue.hpp"
 
 namespace scenarios {
 namespace {
 
 ScenarioConfig config_for(uint64_t seed, simnet::SchedulerKind scheduler) {
-    ScenarioConfig config;
-    config.seed = seed;
-    config.devices = 4;
-    config.messages_per_device = 8;
-    config.send_window_ms = 5000;
-    config.fault_rates.resets = 6;
-    config.fault_rates.crashes = 2;
+    ScenarioConfig config = small_config(seed);
     config.scheduler = scheduler;
     return config;
 }
