@@ -16,6 +16,25 @@ for id in cfg-1 cfg-2 cli-1; do
 done
 [ -f "$work/data/connection-strings.json" ] || fail "connection-strings.json not written"
 [ -f "$work/data/ca.pem" ] || fail "ca.pem not written"
+# The Device Provisioning Service: its connection string and id scope, printed and handed off.
+grep -q "^iothubd: provisioning id scope: 0ne00000000$" <<<"$out" || fail "no id scope in: $out"
+dps="HostName=localhost;SharedAccessKeyName=provisioningserviceowner;SharedAccessKey="
+grep -q "^iothubd: provisioning connection string: $dps" <<<"$out" ||
+    fail "no provisioning connection string in: $out"
+grep -q "\"provisioning\": \"$dps" "$work/data/connection-strings.json" ||
+    fail "connection-strings.json lacks provisioning"
+grep -q '"idScope": "0ne00000000"' "$work/data/connection-strings.json" ||
+    fail "connection-strings.json lacks idScope"
+key=$(sed -n 's/.*"provisioning": ".*SharedAccessKey=\([^"]*\)".*/\1/p' "$work/data/connection-strings.json")
+printf '{"id-scope": "0neCONFIG1", "amqp-port": 0, "https-port": 0, "exit-after-seconds": 1}' \
+    > "$work/scope.json"
+out=$("$iothubd" --data-dir "$work/data" --config "$work/scope.json" 2>&1) ||
+    fail "id-scope config: exit $? ($out)"
+grep -q "^iothubd: provisioning id scope: 0neCONFIG1$" <<<"$out" || fail "config id-scope ignored: $out"
+grep -q "SharedAccessKey=$key$" <<<"$out" || fail "the provisioning key changed across restarts: $out"
+out=$("$iothubd" --id-scope "0ne/bad" 2>&1); code=$?
+[ "$code" -eq 2 ] && grep -q "id-scope wants" <<<"$out" || fail "bad id scope: exit $code ($out)"
+"$iothubd" --help | grep -q -- "--id-scope" || fail "--help does not teach --id-scope"
 
 printf '{"amqp-prot": 1}' > "$work/typo.json"
 out=$("$iothubd" --config "$work/typo.json" 2>&1); code=$?

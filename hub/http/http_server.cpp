@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hub/auth/sas.hpp"
+#include "hub/http/dps_routes.hpp"
 #include "hub/http/http_connection.hpp"
 #include "hub/http/routes.hpp"
 
@@ -67,6 +68,12 @@ HttpServer::~HttpServer() {
     listener_.reset();
 }
 
+void HttpServer::serve_provisioning(provisioning::ProvisioningService& dps,
+                                    ProvisioningEndpoint endpoint) {
+    HUB_ASSERT(provisioning_ == nullptr);
+    provisioning_ = std::make_unique<ProvisioningRoutes>(env_, dps, std::move(endpoint));
+}
+
 Status HttpServer::listen(const std::string& address) {
     Result<std::unique_ptr<Listener>> listener = env_.network().listen(
         address, [this](std::unique_ptr<Stream> stream) { serve(std::move(stream)); });
@@ -111,6 +118,10 @@ void HttpServer::handle(const Request& request, Respond respond) {
     if (!target.ok()) return respond(error_response(target.status()));
     if (target->segments.size() == 1 && iequals(target->segments[0], "health")) {
         return respond(health());
+    }
+    // DPS has its own tokens (registration, provisioning policy): route before the hub's check.
+    if (provisioning_ != nullptr && ProvisioningRoutes::owns(*target)) {
+        return respond(provisioning_->handle(request, *target));
     }
     const auto auth = request.find(boost::beast::http::field::authorization);
     const std::string token = auth == request.end() ? "" : std::string(auth->value());

@@ -7,12 +7,15 @@
 //             POST .../devicebound/{lock}/abandon         abandon
 //   service:  PUT/GET/DELETE /devices/{id}, GET /devices   the identity registry
 //   anyone:   GET /health                                   liveness, no token needed
+//   DPS:      /{idScope}/registrations/..., /enrollments/..., /enrollmentGroups/...,
+//             /registrations/{id} once serve_provisioning() was called (dps_routes.hpp)
 // Every request carries a SAS token in Authorization; device calls need the device's own
 // token, registry calls a policy with registry read or write rights. Errors use Azure's body
 // {"Message":"ErrorCode:...;...","ExceptionMessage":"..."}. Paths match case-insensitively
 // (the SDKs and the docs disagree on case), device ids are URL-decoded.
 //
-// The Env and Hub must outlive the server.
+// The Env and Hub (and the ProvisioningService given to serve_provisioning) must outlive the
+// server.
 #pragma once
 
 #include <cstdint>
@@ -21,11 +24,14 @@
 #include <string>
 
 #include "hub/core/hub.hpp"
+#include "hub/core/provisioning/provisioning_service.hpp"
+#include "hub/http/dps_access.hpp"
 #include "hub/http/http_types.hpp"
 
 namespace hub::http {
 
 class HttpConnection;
+class ProvisioningRoutes;
 
 class HttpServer {
   public:
@@ -38,6 +44,9 @@ class HttpServer {
     std::string address() const;
     void serve(std::unique_ptr<Stream> stream);
     size_t connection_count() const { return connections_.size(); }
+    // Also serves the Device Provisioning Service's device and service routes on this port
+    // (the Node provisioning clients always dial 443). REQUIRES: called once, before serving.
+    void serve_provisioning(provisioning::ProvisioningService& dps, ProvisioningEndpoint endpoint);
 
     // Routes one request (exposed for tests: no bytes involved).
     void handle(const Request& request, Respond respond);
@@ -52,6 +61,7 @@ class HttpServer {
     uint64_t next_id_ = 1;
     std::map<uint64_t, std::unique_ptr<HttpConnection>> connections_;
     std::map<uint64_t, TimerId> reap_timers_;
+    std::unique_ptr<ProvisioningRoutes> provisioning_;  // null: no DPS on this server
 };
 
 }  // namespace hub::http

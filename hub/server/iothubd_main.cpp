@@ -1,7 +1,9 @@
 // iothubd: a local Azure-IoT-Hub-compatible hub on real sockets (AMQPS), for SDKs and tests.
 //
 // It parses flags, makes the data directory and a self-signed TLS certificate (reused on later
-// starts), opens a hub::Hub over a RealEnv and serves it with hub::amqp::AmqpServer. Then it
+// starts), opens a hub::Hub over a RealEnv and serves it with hub::amqp::AmqpServer and
+// hub::http::HttpServer, which also serves a Device Provisioning Service linked to the hub
+// (LocalProvisioning). Then it
 // prints lines a script can parse (listening address, CA path, one connection string per
 // device, "iothubd: ready") and runs the event loop until SIGINT/SIGTERM or
 // --exit-after-seconds. Exit status: 0 after a clean stop, 1 on a runtime error (port taken,
@@ -28,6 +30,8 @@
 #include "hub/auth/sas.hpp"
 #include "hub/core/hub.hpp"
 #include "hub/core/registry.hpp"
+#include "hub/http/dps_access.hpp"
+#include "hub/server/local_provisioning.hpp"
 #include "hub/server/posix_file.hpp"
 #include "hub/server/real_env.hpp"
 #include "hub/server/tls_cert.hpp"
@@ -59,10 +63,23 @@ can parse:
   iothubd: eventhub connection string: Endpoint=sb://localhost:PORT/;...;EntityPath=...
   iothubd: monitor connection string: ...;EntityPath=...-monitor   (connect/disconnect events)
   iothubd: CA certificate: /abs/path/cert.pem     (give it to the SDK: setOptions({ca}))
+  iothubd: provisioning connection string: HostName=...;SharedAccessKeyName=...;...
+  iothubd: provisioning id scope: 0ne00000000
   iothubd: device connection string: HostName=...;DeviceId=...;SharedAccessKey=...
   iothubd: ready
-It also writes DIR/ca.pem and DIR/connection-strings.json ({"service": ..., "eventhub": ...}).
+It also writes DIR/ca.pem and DIR/connection-strings.json ({"service": ..., "eventhub": ...,
+"monitor": ..., "provisioning": ..., "idScope": ...}).
 GET https://HOST:HTTPS_PORT/health answers {"status":"ok",...} without a token.
+
+Device Provisioning Service (DPS): the HTTPS port also serves DPS, linked to this hub. With
+azure-iot-provisioning-service, ProvisioningServiceClient.fromConnectionString(<provisioning
+connection string>) creates, reads and deletes individual enrollments and enrollment groups
+(symmetric keys). A device registers with azure-iot-provisioning-device(-http):
+ProvisioningDeviceClient.create(HUB_NAME, ID_SCOPE, new Http(), new
+SymmetricKeySecurityClient(registrationId, key)); the result's assignedHub is HUB_NAME and its
+deviceId exists in this hub with the enrollment's key (a group member's key is
+base64(HMAC-SHA256(base64decode(group key), registrationId))). The Node clients dial port 443.
+The service keeps its state in DIR/hub (provisioning.log, provisioning-policy.json).
 
 Flags (also accepted as --flag=value):
   --data-dir DIR            Where the hub keeps its files: DIR/hub holds the D2C log, DIR/tls
@@ -84,13 +101,17 @@ Flags (also accepted as --flag=value):
                             existing device replaces its primary key. Without any --device,
                             "device1" is made.
   --partitions N            Number of D2C partitions, 1 to 128. Default: 4
+  --id-scope SCOPE          The Device Provisioning Service's id scope (letters and digits,
+                            at most 64): devices put it in their register URL and token.
+                            Default: 0ne00000000
   --c2d-ttl-seconds N       Default C2D message TTL, 60 to 172800 (2 days). Default: 3600
   --c2d-max-deliveries N    Abandons before a C2D message is dead-lettered, 1 to 100. Default: 10
   --feedback-ttl-seconds N  TTL of feedback batches, 60 to 172800. Default: 3600
   --config FILE             A JSON object of these flags without "--", applied before the
                             command line (which overrides it), e.g.
                             {"amqp-port": 5671, "https-port": 8443, "partitions": 8,
-                             "device": ["sensor-1", "sensor-2:BASE64KEY"], "trace": false}
+                             "device": ["sensor-1", "sensor-2:BASE64KEY"], "trace": false,
+                             "id-scope": "0ne00000000"}
   --exit-after-seconds N    Stop by itself after N seconds (tests use it so a server never
                             outlives them). 0 = run until SIGINT/SIGTERM. Default: 0
   --trace                   Print the hub's trace events to stderr. Set PN_TRACE_FRM=1 in the
@@ -110,6 +131,7 @@ struct Options {
     uint16_t amqp_port = amqps_default_port;
     uint16_t https_port = https_default_port;
     std::string hub_name = "localhost";
+    std::string id_scope = "0ne00000000";  // the Device Provisioning Service's
     std::vector<DeviceSpec> devices;
     uint32_t partitions = 4;
     int64_t exit_after_seconds = 0;
@@ -168,6 +190,14 @@ Status apply_flag(Options& options, const std::string& flag, const std::string& 
                               : flag == "--host" ? options.host : options.hub_name) = value;
         return Status::ok_status();
     }
+    if (flag == "--id-scope") {
+        if (!http::is_valid_id_scope(value)) {
+            return usage_error("--id-scope wants 1 to " + std::to_string(http::kIdScopeBytesMax) +
+                               " letters and digits, got '" + value + "'");
+        }
+        options.id_scope = value;
+        return Status::ok_status();
+    }
     if (flag == "--device") {
         Result<DeviceSpec> spec = parse_device(value);
         if (!spec.ok()) {
@@ -216,7 +246,7 @@ Status apply_flag(Options& options, const std::string& flag, const std::string& 
 const std::vector<std::string> kValuedFlags = {
     "--data-dir", "--host", "--amqp-port", "--https-port", "--hub-name", "--device",
     "--partitions", "--exit-after-seconds", "--c2d-ttl-seconds", "--c2d-max-deliveries",
-    "--feedback-ttl-seconds"};
+    "--feedback-ttl-seconds", "--id-scope"};
 
 // A JSON object whose keys are flag names without "--" ({"amqp-port": 5671,
 // "device": ["sensor-1", "sensor-2:KEY"], "trace": true}); each entry is applied as the flag.
@@ -337,9 +367,12 @@ struct ConnectionStrings {
     std::string service;
     std::string eventhub;
     std::string monitor;  // the connection-monitoring events, same endpoint
+    std::string provisioning;  // the Device Provisioning Service's service API
+    std::string id_scope;
 };
 
-ConnectionStrings connection_strings(const Options& options, Hub& hub, uint16_t amqp_port) {
+ConnectionStrings connection_strings(const Options& options, Hub& hub, uint16_t amqp_port,
+                                     const http::ProvisioningEndpoint& dps) {
     const SharedAccessPolicy* owner = hub.registry().policy("iothubowner");
     HUB_ASSERT(owner != nullptr);
     // The Event Hubs-compatible endpoint is the AMQPS port; the entity is the hub's name.
@@ -351,7 +384,8 @@ ConnectionStrings connection_strings(const Options& options, Hub& hub, uint16_t 
                 ";EntityPath=" + entity,
             "Endpoint=sb://" + dial_host(options.host) + ":" + std::to_string(amqp_port) +
                 "/;SharedAccessKeyName=iothubowner;SharedAccessKey=" + owner->primary_key +
-                ";EntityPath=" + entity + "-monitor"};
+                ";EntityPath=" + entity + "-monitor",
+            http::provisioning_connection_string(dps), dps.id_scope};
 }
 
 // DIR/connection-strings.json and DIR/ca.pem: what scripts and CI jobs read.
@@ -359,7 +393,9 @@ Status write_handoff_files(const Options& options, const ConnectionStrings& stri
                            const std::string& ca_path) {
     const std::string json = nlohmann::json{{"service", strings.service},
                                             {"eventhub", strings.eventhub},
-                                            {"monitor", strings.monitor}}
+                                            {"monitor", strings.monitor},
+                                            {"provisioning", strings.provisioning},
+                                            {"idScope", strings.id_scope}}
                                  .dump(2) + "\n";
     Status s = write_file_atomic(options.data_dir + "/connection-strings.json",
                                  ByteView(reinterpret_cast<const uint8_t*>(json.data()), json.size()),
@@ -373,8 +409,9 @@ Status write_handoff_files(const Options& options, const ConnectionStrings& stri
 }
 
 Status announce(const Options& options, RealEnv& env, Hub& hub, const std::string& address,
-                const std::string& https_address, const std::string& ca_path) {
-    const ConnectionStrings strings = connection_strings(options, hub, port_of(address));
+                const std::string& https_address, const std::string& ca_path,
+                const http::ProvisioningEndpoint& dps) {
+    const ConnectionStrings strings = connection_strings(options, hub, port_of(address), dps);
     Status s = write_handoff_files(options, strings, ca_path);
     if (!s.ok()) return s;
     say("data directory: " + env.data_dir());
@@ -384,8 +421,12 @@ Status announce(const Options& options, RealEnv& env, Hub& hub, const std::strin
     say("eventhub connection string: " + strings.eventhub);
     say("monitor connection string: " + strings.monitor);
     say("CA certificate: " + ca_path);
+    say("provisioning connection string: " + strings.provisioning);
+    say("provisioning id scope: " + strings.id_scope);
+    say("provisioning global endpoint: " + options.hub_name + " (the HTTPS port; devices "
+        "register at /" + strings.id_scope + "/registrations/ID/register)");
     say("for scripts: " + options.data_dir + "/ca.pem and " + options.data_dir +
-        "/connection-strings.json (keys service, eventhub)");
+        "/connection-strings.json (keys service, eventhub, monitor, provisioning, idScope)");
     for (const DeviceSpec& spec : options.devices) {
         const Device* device = hub.registry().find(spec.id);
         HUB_ASSERT(device != nullptr);
@@ -461,17 +502,25 @@ int serve(const Options& options) {
     if (!hub.ok()) {
         return fail(Status(hub.status().code(), "open hub: " + hub.status().message()));
     }
+    Result<std::unique_ptr<LocalProvisioning>> dps =
+        LocalProvisioning::open(e, **hub, options.id_scope);
+    if (!dps.ok()) {
+        return fail(Status(dps.status().code(), "open provisioning service: " +
+                                                    dps.status().message()));
+    }
     auto server = std::make_unique<amqp::AmqpServer>(e, **hub);
     if (Status s = server->listen(listen_address(options, options.amqp_port)); !s.ok()) {
         return fail(s);
     }
     auto https = std::make_unique<http::HttpServer>(e, **hub);
+    https->serve_provisioning((*dps)->service(), (*dps)->endpoint());
     if (Status s = https->listen(listen_address(options, options.https_port)); !s.ok()) {
         return fail(Status(s.code(), "HTTPS: " + s.message()));
     }
     boost::asio::signal_set signals(e.io_context(), SIGINT, SIGTERM);
     std::optional<TimerId> exit_timer = arm_stops(options, e, signals);
-    if (Status s = announce(options, e, **hub, server->address(), https->address(), ca_path);
+    if (Status s = announce(options, e, **hub, server->address(), https->address(), ca_path,
+                            (*dps)->endpoint());
         !s.ok()) {
         return fail(s);
     }
@@ -483,6 +532,7 @@ int serve(const Options& options) {
     signals.cancel(ignored);
     server.reset();  // closes connections and the listener
     https.reset();
+    dps->reset();  // before the hub whose registry it uses
     hub->reset();
     Status drain_status = e.run_for(drain_limit);  // let closes reach the peers
     if (!run_status.ok() || !drain_status.ok()) {
