@@ -3,7 +3,7 @@
 # a freshly started iothubd over AMQPS. Exits with send_one.js's status (0 = the hub accepted
 # the message).
 #
-# Steps: install the pinned npm packages if node_modules is missing; start iothubd on a free
+# Steps: install the pinned npm packages if any is missing or differs; start iothubd on a free
 # port with a temporary data directory (it stops by itself after 60 s in any case); wait for
 # "iothubd: ready"; read the device connection string and the CA path from its output; run
 # send_one.js; stop iothubd and remove the temporary directory, whatever happens.
@@ -28,7 +28,18 @@ ready_timeout_s=30
 command -v node >/dev/null || { echo "interop: node is not installed" >&2; exit 2; }
 command -v npm >/dev/null || { echo "interop: npm is not installed" >&2; exit 2; }
 
-if [ ! -d "$here/node_modules/azure-iot-device-amqp" ]; then
+# Install when any pinned package is missing or at another version (package.json gained
+# packages since node_modules was made, or a pin moved).
+installed_matches_pins() {
+    (cd "$here" && node -e '
+        const deps = require("./package.json").dependencies;
+        for (const [name, version] of Object.entries(deps)) {
+            let found;
+            try { found = require("./node_modules/" + name + "/package.json").version; } catch (e) {}
+            if (found !== version) process.exit(1);
+        }')
+}
+if ! installed_matches_pins; then
     echo "interop: installing the pinned Azure IoT SDK packages"
     if [ -f "$here/package-lock.json" ]; then
         (cd "$here" && npm ci --no-audit --no-fund)
@@ -83,6 +94,8 @@ conn=$(sed -n 's/^iothubd: device connection string: //p' "$work/iothubd.log" | 
 service=$(sed -n 's/^iothubd: service connection string: //p' "$work/iothubd.log" | head -n 1)
 eventhub=$(sed -n 's/^iothubd: eventhub connection string: //p' "$work/iothubd.log" | head -n 1)
 monitor=$(sed -n 's/^iothubd: monitor connection string: //p' "$work/iothubd.log" | head -n 1)
+provisioning=$(sed -n 's/^iothubd: provisioning connection string: //p' "$work/iothubd.log" | head -n 1)
+id_scope=$(sed -n 's/^iothubd: provisioning id scope: //p' "$work/iothubd.log" | head -n 1)
 ca=$(sed -n 's/^iothubd: CA certificate: //p' "$work/iothubd.log" | head -n 1)
 if [ -z "$conn" ] || [ -z "$ca" ]; then
     echo "interop: could not read the connection string or CA path from iothubd" >&2
@@ -96,6 +109,7 @@ set +e
 # trust store (reference §7).
 DEVICE_CONNECTION_STRING="$conn" SERVICE_CONNECTION_STRING="$service" \
     EVENTHUB_CONNECTION_STRING="$eventhub" MONITOR_CONNECTION_STRING="$monitor" CA_CERT_PATH="$ca" \
+    PROVISIONING_CONNECTION_STRING="$provisioning" PROVISIONING_ID_SCOPE="$id_scope" \
     NODE_EXTRA_CA_CERTS="$ca" node "$here/$script" "$conn" "$ca"
 node_status=$?
 set -e
