@@ -4,6 +4,7 @@
 
 #include "hub/auth/sas.hpp"
 #include "hub/core/json_text.hpp"
+#include "hub/core/monitor.hpp"
 #include "hub/http/routes.hpp"
 
 namespace hub::server {
@@ -63,6 +64,36 @@ Result<http::ProvisioningPolicy> load_or_create_provisioning_policy(Env& env) {
     return policy;
 }
 
+ActivityFeed::ActivityFeed(D2cLog& log, Filter wanted, Report report)
+    : log_(log), wanted_(std::move(wanted)), report_(std::move(report)) {
+    next_sequence_.resize(log_.partition_count(), 0);
+    for (uint32_t p = 0; p < log_.partition_count(); ++p) {
+        const std::vector<StoredEvent>& events = log_.events(p);
+        next_sequence_[p] = events.empty() ? 0 : events.back().sequence_number + 1;
+    }
+    listener_ = log_.add_commit_listener([this] { on_commit(); });
+}
+
+ActivityFeed::~ActivityFeed() {
+    log_.remove_commit_listener(listener_);
+}
+
+void ActivityFeed::on_commit() {
+    for (uint32_t p = 0; p < log_.partition_count(); ++p) {
+        const std::vector<StoredEvent>& events = log_.events(p);
+        // New events are at the end: walk back to the first unseen one (robust to a log that
+        // one day drops its oldest events).
+        size_t first = events.size();
+        while (first > 0 && events[first - 1].sequence_number >= next_sequence_[p])
+            --first;
+        for (size_t i = first; i < events.size(); ++i) {
+            HUB_ASSERT(events[i].sequence_number >= next_sequence_[p]);
+            next_sequence_[p] = events[i].sequence_number + 1;
+            if (wanted_(events[i])) report_(events[i].message.device_id);
+        }
+    }
+}
+
 Registry* LocalHubDirectory::registry_for(std::string_view hub_name) {
     return http::iequals(hub_name, hub_.config().host_name) ? &hub_.registry() : nullptr;
 }
@@ -84,10 +115,30 @@ Result<std::unique_ptr<LocalProvisioning>> LocalProvisioning::open(Env& env, Hub
     local->service_->set_on_deprovisioned([&hub](std::string_view, std::string_view device_id) {
         hub.c2d().purge(std::string(device_id), [](Status) {});
     });
+    local->watch_activity(hub);
     local->endpoint_.id_scope = std::move(id_scope);
     local->endpoint_.host_name = hub.config().host_name;
     local->endpoint_.policy = std::move(*policy);
     return local;
+}
+
+void LocalProvisioning::watch_activity(Hub& hub) {
+    // Not-provisioned-here and already-activated devices are no error for the feed.
+    const auto report = [this, name = hub.config().host_name](std::string_view device_id) {
+        Status s = service_->report_activity(name, device_id);
+        (void)s;
+    };
+    connects_ = std::make_unique<ActivityFeed>(
+        hub.monitor_stream(),
+        [](const StoredEvent& e) {
+            for (const auto& [key, value] : e.message.properties) {
+                if (key == "eventType") return value == kDeviceConnected;
+            }
+            return false;
+        },
+        report);
+    telemetry_ = std::make_unique<ActivityFeed>(
+        hub.d2c(), [](const StoredEvent&) { return true; }, report);
 }
 
 // Links the local hub (once: linking writes a record) and unlinks every other name.

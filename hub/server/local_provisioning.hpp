@@ -8,7 +8,12 @@
 // "provisioningserviceowner" with two keys, made on first start and kept after). On open,
 // hubs linked under another name (an earlier --hub-name) are unlinked so allocation never
 // picks a hub that is not here. A deprovisioned device's C2D queue is purged like a deleted
-// device's.
+// device's. Device activity reaches the service's lifecycle (a bootstrapped device becomes
+// activated on its first connect or message): ActivityFeeds tail the hub's monitoring stream
+// (DeviceConnected events) and D2C log (HTTPS devices never connect) from where they were at
+// open, and report each device to ProvisioningService::report_activity, which ignores devices
+// it did not provision and devices already activated. A crash between a commit and its report
+// loses that one report; the device's next connect or message reports it again.
 //
 // Ownership: the Env and the Hub must outlive the LocalProvisioning; members are declared so
 // the service goes before the directory it uses. Single-threaded like the Hub.
@@ -19,9 +24,12 @@
 //   std::string text = http::provisioning_connection_string(dps->endpoint());
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hub/core/hub.hpp"
 #include "hub/core/provisioning/provisioning_service.hpp"
@@ -48,6 +56,28 @@ class LocalHubDirectory : public provisioning::HubDirectory {
     Hub& hub_;
 };
 
+// Tails a D2cLog from its end at construction: after each commit, calls `report` with the
+// device id of every new event that `wanted` accepts (partition order, then sequence order).
+// The log must outlive the feed.
+class ActivityFeed {
+  public:
+    using Filter = std::function<bool(const StoredEvent&)>;
+    using Report = std::function<void(std::string_view device_id)>;
+    ActivityFeed(D2cLog& log, Filter wanted, Report report);
+    ~ActivityFeed();
+    ActivityFeed(const ActivityFeed&) = delete;
+    ActivityFeed& operator=(const ActivityFeed&) = delete;
+
+  private:
+    void on_commit();
+
+    D2cLog& log_;
+    Filter wanted_;
+    Report report_;
+    std::vector<uint64_t> next_sequence_;  // per partition: the first event not yet seen
+    uint64_t listener_ = 0;
+};
+
 class LocalProvisioning {
   public:
     // REQUIRES: http::is_valid_id_scope(id_scope).
@@ -63,10 +93,13 @@ class LocalProvisioning {
   private:
     explicit LocalProvisioning(Hub& hub) : directory_(hub) {}
     Status link_only(Hub& hub);
+    void watch_activity(Hub& hub);
 
     LocalHubDirectory directory_;
     std::unique_ptr<provisioning::ProvisioningService> service_;  // uses directory_
     http::ProvisioningEndpoint endpoint_;
+    std::unique_ptr<ActivityFeed> connects_;  // use service_: declared after it
+    std::unique_ptr<ActivityFeed> telemetry_;
 };
 
 }  // namespace hub::server

@@ -65,6 +65,62 @@ TEST_F(LocalProvisioningTest, AssignsDevicesToTheLocalHubByItsHostName) {
     EXPECT_EQ(directory.registry_for("elsewhere"), nullptr);
 }
 
+// Registers `id` through an individual enrollment and lets the assignment run.
+void register_one(LocalProvisioning& local, simnet::SimNode& node, simnet::Simulator& sim,
+                  const std::string& id) {
+    provisioning::IndividualEnrollment e;
+    e.registration_id = id;
+    Result<provisioning::IndividualEnrollment> created = local.service().create_enrollment(e);
+    ASSERT_TRUE(created.ok());
+    const std::string token =
+        auth::make_sas_token("0ne00000000/registrations/" + id, created->attestation.primary_key,
+                             node.utc_now_ms() / 1000 + 60, "registration");
+    ASSERT_TRUE(local.service().register_device(id, token, "", node.utc_now_ms()).ok());
+    sim.run_until([] { return false; }, sim.now() + Duration::millis(50));
+    ASSERT_EQ(local.service().lifecycle(id)->state, provisioning::LifecycleState::bootstrapped);
+}
+
+TEST_F(LocalProvisioningTest, FirstConnectOrMessageActivatesAProvisionedDevice) {
+    std::unique_ptr<Hub> hub = open_hub("myhub");
+    std::unique_ptr<LocalProvisioning> local = open_local(*hub);
+    ASSERT_NE(local, nullptr);
+    register_one(*local, node, sim, "amqp-dev");
+    register_one(*local, node, sim, "http-dev");
+    // A disconnect or an error is no activity; a connect is.
+    hub->monitor().device_disconnected("amqp-dev", "test");
+    hub->monitor().connection_error("amqp-dev", "test");
+    run();
+    EXPECT_EQ(local->service().lifecycle("amqp-dev")->state,
+              provisioning::LifecycleState::bootstrapped);
+    hub->monitor().device_connected("amqp-dev");
+    run();
+    EXPECT_EQ(local->service().lifecycle("amqp-dev")->state,
+              provisioning::LifecycleState::activated);
+    // An HTTPS device never connects: its first message counts.
+    D2cMessage m;
+    m.device_id = "http-dev";
+    m.body = Bytes{'x'};
+    hub->d2c().append(m, [](Result<EventPosition>) {});
+    run();
+    EXPECT_EQ(local->service().lifecycle("http-dev")->state,
+              provisioning::LifecycleState::activated);
+    // Devices the service did not provision are ignored.
+    m.device_id = "stranger";
+    hub->d2c().append(m, [](Result<EventPosition>) {});
+    hub->monitor().device_connected("stranger");
+    run();
+    EXPECT_EQ(local->service().lifecycle("stranger"), nullptr);
+    // Activity after a restart is reported too (the feeds start at the logs' ends).
+    local.reset();
+    local = open_local(*hub);
+    register_one(*local, node, sim, "later");
+    hub->monitor().device_connected("later");
+    run();
+    EXPECT_EQ(local->service().lifecycle("later")->state, provisioning::LifecycleState::activated);
+    std::vector<provisioning::LifecycleTransition> history = *local->service().history("amqp-dev");
+    EXPECT_EQ(history.back().event, provisioning::LifecycleEvent::activate);
+}
+
 TEST_F(LocalProvisioningTest, PolicyAndEnrollmentsSurviveARestartAndARenamedHubIsRelinked) {
     std::string key;
     {
