@@ -11,7 +11,8 @@
 //            POST /enrollments/query, /enrollmentGroups/query  (every query is SELECT *;
 //                 x-ms-max-item-count and x-ms-continuation page through them)
 //            GET /registrations/{registrationId}          (the device registration state)
-// Device calls authenticate with the registration's SAS token (sr =
+// `forceRegistration` is accepted and has no effect: every register runs the allocation again
+// as the enrollment's reprovision policy says. Device calls authenticate with the registration's SAS token (sr =
 // "{idScope}/registrations/{registrationId}", skn = "registration"); service calls with the
 // provisioning policy's token (dps_access.hpp). A still-assigning operation carries
 // `retry-after` (seconds), which the Node transport uses as its next poll delay.

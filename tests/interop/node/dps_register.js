@@ -91,6 +91,10 @@ async function main() {
   const got = (await service.getIndividualEnrollment(id)).responseBody;
   check(got.etag === created.etag && got.attestation.symmetricKey.primaryKey === key,
         'getIndividualEnrollment returns it');
+  const query = service.createIndividualEnrollmentQuery({ query: 'SELECT * FROM enrollments' }, 100);
+  const page = (await query.next()).responseBody;
+  check(Array.isArray(page) && page.some((e) => e.registrationId === id) && !query.hasMoreResults,
+        'createIndividualEnrollmentQuery lists it in one page');
 
   const result = await register(host, idScope, id, key);
   check(result.assignedHub === host && result.deviceId === id && result.status === 'assigned',
