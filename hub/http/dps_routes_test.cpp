@@ -108,7 +108,8 @@ class DpsRoutesTest : public ::testing::Test {
     // One request as bytes on a fresh connection; the response parsed back from bytes.
     Reply call(const std::string& method, const std::string& target, const std::string& token,
                const std::string& body = "",
-               std::vector<std::pair<std::string, std::string>> headers = {}) {
+               std::vector<std::pair<std::string, std::string>> headers = {},
+               HttpServer* via = nullptr) {
         std::string text = method + " " + target + " HTTP/1.1\r\nHost: myhub\r\n";
         if (!token.empty()) text += "Authorization: " + token + "\r\n";
         for (const auto& [k, v] : headers)
@@ -117,7 +118,7 @@ class DpsRoutesTest : public ::testing::Test {
         text += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
         auto stream = std::make_unique<PipeStream>();
         PipeStream* pipe = stream.get();
-        server.serve(std::move(stream));
+        (via != nullptr ? *via : server).serve(std::move(stream));
         pipe->feed(text);
         bh::response_parser<bh::string_body> parser;
         parser.eager(true);
@@ -318,17 +319,23 @@ TEST_F(DpsRoutesTest, TooManyPendingRegistrationsAre429WithRetryAfter) {
     for (size_t i = 0; i < prov::kOperationsMax; ++i) {
         ASSERT_TRUE(dps->register_device("busy", token, "", node.utc_now_ms()).ok()) << i;
     }
-    Request request(bh::verb::put, register_path("busy"), 11);
-    request.set(bh::field::authorization, token);
-    request.body() = R"({"registrationId":"busy"})";
-    request.prepare_payload();
-    std::optional<Response> out;
-    slow_server.handle(request, [&](Response r) { out = std::move(r); });
-    ASSERT_TRUE(out.has_value());
-    EXPECT_EQ(out->status, 429) << out->body;
-    std::map<std::string, std::string> h(out->headers.begin(), out->headers.end());
-    EXPECT_EQ(h["retry-after"], "1");
-    EXPECT_EQ(json::parse(out->body)["errorCode"], 429001);
+    const Reply busy =
+        call("PUT", register_path("busy"), token, R"({"registrationId":"busy"})", {}, &slow_server);
+    expect_dps_error(busy, 429);
+    EXPECT_EQ(busy.headers.at("retry-after"), "1");
+    EXPECT_EQ(busy.js()["errorCode"], 429001);
+}
+
+TEST_F(DpsRoutesTest, ADiskThatCannotSyncIs500AndNothingIsAssigned) {
+    const std::string key = enroll("dev-1");
+    node.sim_disk().set_fail_syncs(true);
+    const Reply failed = call("PUT", register_path("dev-1"), device_token("dev-1", key), "{}");
+    expect_dps_error(failed, 500);
+    EXPECT_EQ(failed.js()["errorCode"], 500001);
+    expect_dps_error(call("PUT", "/enrollments/dev-2", service_token(), "{}"), 500);
+    node.sim_disk().set_fail_syncs(false);
+    run_timers();
+    EXPECT_EQ(hub->registry().find("dev-1"), nullptr);
 }
 
 TEST_F(DpsRoutesTest, IndividualEnrollmentCrudWithEtags) {
