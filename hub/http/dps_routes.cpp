@@ -186,8 +186,9 @@ Response ProvisioningRoutes::register_device(const Request& request,
     HUB_ASSERT(op->registration_id == registration_id);
     // 202 while the assignment runs (the device polls); a refusal (disabled) is final.
     Response r = json_response(op->finished() ? 200 : 202, json_text(op->to_json()));
-    if (!op->finished())
+    if (!op->finished()) {
         r.headers.emplace_back("retry-after", std::to_string(kDpsRetryAfterSeconds));
+    }
     return r;
 }
 
@@ -205,8 +206,9 @@ Response ProvisioningRoutes::operation_status(const Request& request,
                                                  "' for registration '" + registration_id + "'"));
     }
     Response r = json_response(200, json_text(op->to_json()));
-    if (!op->finished())
+    if (!op->finished()) {
         r.headers.emplace_back("retry-after", std::to_string(kDpsRetryAfterSeconds));
+    }
     return r;
 }
 

@@ -284,6 +284,19 @@ TEST_F(DpsRoutesTest, BadBodiesAndMethodsAreRefused) {
     EXPECT_EQ(with_payload.status, 202) << with_payload.body;
 }
 
+TEST_F(DpsRoutesTest, ADisabledEnrollmentAnswersDisabledAtOnce) {
+    const std::string key = enroll("off-1");
+    json e = call("GET", "/enrollments/off-1", service_token()).js();
+    e["provisioningStatus"] = "disabled";
+    ASSERT_EQ(call("PUT", "/enrollments/off-1", service_token(), e.dump()).status, 200);
+    const Reply r = call("PUT", register_path("off-1"), device_token("off-1", key), "{}");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.headers.count("retry-after"), 0u);
+    EXPECT_EQ(r.js()["status"], "disabled");
+    EXPECT_EQ(r.js()["registrationState"]["status"], "disabled");
+    EXPECT_EQ(hub->registry().find("off-1"), nullptr);
+}
+
 TEST_F(DpsRoutesTest, ExpiredAndMisaddressedDeviceTokensAre401) {
     const std::string key = enroll("dev-1");
     const int64_t past = node.utc_now_ms() / 1000 - 1;
