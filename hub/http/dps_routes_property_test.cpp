@@ -194,8 +194,9 @@ void odd_step(World& w) {
     const auto segments = *rc::gen::container<std::vector<std::string>>(
         *rc::gen::inRange(1, 6), rc::gen::elementOf(kSegments));
     std::string target;
-    for (const std::string& s : segments)
+    for (const std::string& s : segments) {
         target += "/" + s;
+    }
     const bh::verb method = *rc::gen::elementOf(
         std::vector<bh::verb>{bh::verb::get, bh::verb::put, bh::verb::post, bh::verb::delete_});
     const std::string body = *rc::gen::elementOf(std::vector<std::string>{"", "{}", "{", "null"});

@@ -112,8 +112,9 @@ class DpsRoutesTest : public ::testing::Test {
                HttpServer* via = nullptr) {
         std::string text = method + " " + target + " HTTP/1.1\r\nHost: myhub\r\n";
         if (!token.empty()) text += "Authorization: " + token + "\r\n";
-        for (const auto& [k, v] : headers)
+        for (const auto& [k, v] : headers) {
             text += k + ": " + v + "\r\n";
+        }
         text += "Content-Type: application/json; charset=utf-8\r\n";
         text += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
         auto stream = std::make_unique<PipeStream>();
@@ -142,8 +143,9 @@ class DpsRoutesTest : public ::testing::Test {
         reply.status = static_cast<int>(res.result_int());
         for (const auto& h : res) {
             std::string name(h.name_string());
-            for (char& c : name)
+            for (char& c : name) {
                 c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            }
             reply.headers[name] = std::string(h.value());
         }
         reply.body = res.body();
@@ -408,8 +410,9 @@ TEST_F(DpsRoutesTest, EnrollmentBodiesAreChecked) {
 }
 
 TEST_F(DpsRoutesTest, QueriesPageThroughEnrollmentsAndGroups) {
-    for (const char* id : {"q-3", "q-1", "q-2"})
+    for (const char* id : {"q-3", "q-1", "q-2"}) {
         enroll(id);
+    }
     const std::string query = R"({"query":"SELECT * FROM enrollments"})";
     const Reply first = call("POST", "/enrollments/query?api-version=2021-10-01", service_token(),
                              query, {{"x-ms-max-item-count", "2"}});

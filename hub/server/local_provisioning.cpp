@@ -84,8 +84,9 @@ void ActivityFeed::on_commit() {
         // New events are at the end: walk back to the first unseen one (robust to a log that
         // one day drops its oldest events).
         size_t first = events.size();
-        while (first > 0 && events[first - 1].sequence_number >= next_sequence_[p])
+        while (first > 0 && events[first - 1].sequence_number >= next_sequence_[p]) {
             --first;
+        }
         for (size_t i = first; i < events.size(); ++i) {
             HUB_ASSERT(events[i].sequence_number >= next_sequence_[p]);
             next_sequence_[p] = events[i].sequence_number + 1;
