@@ -96,9 +96,11 @@ async function main() {
   check(Array.isArray(page) && page.some((e) => e.registrationId === id) && !query.hasMoreResults,
         'createIndividualEnrollmentQuery lists it in one page');
 
+  const started = Date.now();
   const result = await register(host, idScope, id, key);
   check(result.assignedHub === host && result.deviceId === id && result.status === 'assigned',
-        `device registered over HTTPS: assignedHub ${result.assignedHub}, deviceId ${result.deviceId}`);
+        `device registered over HTTPS in ${Date.now() - started} ms (register, one poll after ` +
+        `retry-after): assignedHub ${result.assignedHub}, deviceId ${result.deviceId}`);
   const device = (await registry.get(id)).responseBody;
   check(device.authentication.symmetricKey.primaryKey === key, 'the hub has the device with the enrollment key');
   await sendFromAssigned(result, key, ca, 'individual');
