@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "hub/auth/sas.hpp"
+#include "hub/core/provisioning/provisioning_service.hpp"
 #include "hub/http/routes.hpp"
 
 namespace hub::http {

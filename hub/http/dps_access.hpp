@@ -25,8 +25,11 @@
 #include <string>
 #include <string_view>
 
-#include "hub/core/provisioning/provisioning_service.hpp"
 #include "hub/env/status.hpp"
+
+namespace hub::provisioning {
+class ProvisioningService;
+}
 
 namespace hub::http {
 

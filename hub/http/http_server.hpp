@@ -24,7 +24,6 @@
 #include <string>
 
 #include "hub/core/hub.hpp"
-#include "hub/core/provisioning/provisioning_service.hpp"
 #include "hub/http/dps_access.hpp"
 #include "hub/http/http_types.hpp"
 
