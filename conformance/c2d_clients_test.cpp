@@ -104,5 +104,33 @@ TEST_F(C2dClientsTest, AWrongPolicyKeyFailsTheServiceClient) {
     EXPECT_EQ(hub().c2d().pending_count("dev1"), 0u);
 }
 
+// Regression: a device that completes a message and disconnects at once used to crash the hub
+// (the completion's durable callback ran on the destroyed connection).
+TEST_F(C2dClientsTest, CompletingAndDisconnectingAtOnceIsSafe) {
+    DeviceClientConfig dc;
+    dc.hub_address = "hub:5671";
+    dc.host_name = "hub";
+    dc.device_id = "dev1";
+    dc.key = kKey;
+    AmqpDeviceClient device(device_node, dc);
+    int received = 0;
+    device.on_c2d = [&](const ReceivedC2d&) {
+        ++received;
+        // Late enough for the settlement to reach the hub, early enough to close the
+        // connection before the hub's group commit makes it durable.
+        device_node.schedule(device_node.now() + hub::Duration::micros(500),
+                             [&] { device.stop(); });
+        return C2dOutcome::complete;
+    };
+    device.start();
+    AmqpServiceClient service(service_node,
+                              service_config(hub().registry().policies().at("service").primary_key));
+    service.start();
+    service.send({"dev1", "m1", {'x'}, "full"});
+    run(hub::Duration::seconds(2));
+    EXPECT_EQ(received, 1);
+    EXPECT_EQ(hub().c2d().pending_count("dev1"), 0u);  // the completion still counted
+}
+
 }  // namespace
 }  // namespace conformance

@@ -172,8 +172,9 @@ void HubConnection::settle(proton::tracker& t, Settle how) {
     outstanding_.erase(it);
     const char* names[] = {"complete", "reject", "abandon"};
     const std::string what = names[static_cast<int>(how)];
-    auto done = [this, what, lock](Status s) {
-        env_.trace("c2d." + what, lock.device_id + " " + s.to_string());
+    // Runs after the settlement is durable, when this connection may be gone: no `this`.
+    auto done = [&env = env_, what, device = lock.device_id](Status s) {
+        env.trace("c2d." + what, device + " " + s.to_string());
     };
     if (lock.device_id.empty()) {
         FeedbackQueue& q = hub_.c2d().feedback();
