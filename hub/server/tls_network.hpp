@@ -51,6 +51,9 @@ struct TlsTimeouts {
     Duration handshake = Duration::seconds(10);
     // After close(): time to flush queued bytes and exchange close_notify before a hard close.
     Duration close_linger = Duration::seconds(5);
+    // Slow-client protection: a peer that takes none of our queued bytes for this long is
+    // disconnected (resource_exhausted), so it cannot pin its queue and its hub state forever.
+    Duration write_stall = Duration::seconds(60);
 };
 
 // "host:port" split in two. Accepts "[v6]:port". Errors: invalid_argument.

@@ -279,10 +279,12 @@ void TlsStreamCore::pump_write(const error_code& ec) {
                           static_cast<int>(std::min<size_t>(left, INT_MAX)));
         if (n > 0) {
             in_flight_done_ += static_cast<size_t>(n);
+            disarm_stall();
             continue;
         }
         switch (SSL_get_error(ssl_, n)) {
             case SSL_ERROR_WANT_WRITE:
+                arm_stall();
                 wait(Want::write, &TlsStreamCore::write_waiting_, &TlsStreamCore::pump_write);
                 return;
             case SSL_ERROR_WANT_READ:
@@ -297,8 +299,40 @@ void TlsStreamCore::pump_write(const error_code& ec) {
     on_write_done(Status::ok_status());
 }
 
+void TlsStreamCore::arm_stall() {
+    if (stall_armed_) {
+        return;
+    }
+    if (!stall_timer_) {
+        stall_timer_ = std::make_unique<asio::steady_timer>(io_);
+    }
+    stall_armed_ = true;
+    stall_timer_->expires_after(to_chrono(timeouts_.write_stall));
+    stall_timer_->async_wait([self = shared_from_this()](const error_code& ec) {
+        if (ec || !self->stall_armed_ || self->state_ == State::finished) {
+            return;
+        }
+        self->stall_armed_ = false;
+        if (self->state_ == State::open) {
+            self->end(Status(Code::resource_exhausted,
+                             "peer " + self->peer_ + " took no bytes for " +
+                                 std::to_string(self->timeouts_.write_stall.to_millis()) +
+                                 " ms (slow client)"));
+        }
+        self->finish();  // the pending write wait fails and ends the write phase
+    });
+}
+
+void TlsStreamCore::disarm_stall() {
+    if (stall_armed_) {
+        stall_armed_ = false;
+        stall_timer_->cancel();
+    }
+}
+
 void TlsStreamCore::on_write_done(const Status& status) {
     HUB_ASSERT(writing_);
+    disarm_stall();
     in_flight_.clear();
     in_flight_done_ = 0;
     if (state_ == State::finished) {
@@ -417,6 +451,7 @@ void TlsStreamCore::finish() {
     state_ = State::finished;
     pending_.clear();
     deadline_.cancel();
+    disarm_stall();
     error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);  // completes any pending wait with an error

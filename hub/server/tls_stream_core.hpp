@@ -85,6 +85,8 @@ class TlsStreamCore : public std::enable_shared_from_this<TlsStreamCore> {
     void advance_close();
     void step_shutdown(const error_code& ec);
     void arm_linger();
+    void arm_stall();
+    void disarm_stall();
     void finish();
     Status ssl_failure(const std::string& what, int ret);
 
@@ -92,6 +94,9 @@ class TlsStreamCore : public std::enable_shared_from_this<TlsStreamCore> {
     boost::asio::ip::tcp::socket socket_;
     SSL* ssl_ = nullptr;
     boost::asio::steady_timer deadline_;  // handshake deadline, later the close linger
+    // Armed while the peer takes none of our bytes; made on first need (idle streams never do).
+    std::unique_ptr<boost::asio::steady_timer> stall_timer_;
+    bool stall_armed_ = false;
     TlsTimeouts timeouts_;
     std::shared_ptr<Bytes> scratch_;
     std::string peer_;
