@@ -106,6 +106,15 @@ TEST(RealEnvTimers, CallbacksMayScheduleAndCancel) {
     EXPECT_EQ(fired, (std::vector<int>{1, 2}));
 }
 
+TEST(RealEnvTrace, JsonLinesAreEscapedAndSurviveInvalidUtf8) {
+    EXPECT_EQ(trace_json_line(1795763696123, "amqp.accept", "amqp#1 from 127.0.0.1:5"),
+              R"({"detail":"amqp#1 from 127.0.0.1:5","event":"amqp.accept",)"
+              R"("time":"2026-11-27T07:14:56.123Z"})");
+    const std::string line = trace_json_line(0, "cbs.refused", "dev\"\n\xff");
+    EXPECT_EQ(line, "{\"detail\":\"dev\\\"\\n\xEF\xBF\xBD\",\"event\":\"cbs.refused\","
+                    "\"time\":\"1970-01-01T00:00:00.000Z\"}");  // U+FFFD for the bad byte
+}
+
 TEST(RealEnvTimers, ClocksLookSane) {
     TestTempDir dir;
     auto env = open_env(dir);
