@@ -41,7 +41,8 @@ struct World : HubDirectory {
     }
     Status open(Env& on) {
         dps.reset();
-        Result<std::unique_ptr<ProvisioningService>> s = ProvisioningService::open(on, *this, config);
+        Result<std::unique_ptr<ProvisioningService>> s =
+            ProvisioningService::open(on, *this, config);
         if (!s.ok()) return s.status();
         dps = std::move(*s);
         return Status::ok_status();
@@ -98,7 +99,8 @@ std::vector<Step> workload(int rounds) {
         steps.push_back([id](World& w) {
             if (w.dps->find_enrollment(id) != nullptr) {
                 IndividualEnrollment e = *w.dps->find_enrollment(id);
-                e.reprovision_policy.migrate_device_data = !e.reprovision_policy.migrate_device_data;
+                ReprovisionPolicy& policy = e.reprovision_policy;
+                policy.migrate_device_data = !policy.migrate_device_data;
                 return w.dps->update_enrollment(e, e.etag()).ok();
             }
             IndividualEnrollment e;
