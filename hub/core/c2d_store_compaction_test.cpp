@@ -275,6 +275,37 @@ TEST(C2dCompaction, WithoutCompactionTheSameChurnGrows) {
     EXPECT_GT(w.c2d->store().log_bytes(), 10 * w.c2d->store().live_bytes());
 }
 
+// Pending receipts move onto carrier records with the times they were logged: the feedback
+// batch still seals 15 s after the first receipt, not after the last.
+TEST(FeedbackCompaction, PendingReceiptsKeepTheirTimesAcrossACompaction) {
+    World w(store::CompactionPolicy{2, 0});
+    ASSERT_TRUE(w.open().ok());
+    const Instant t0 = w.sim.now();
+    for (int i = 0; i < 3; ++i) {
+        C2dMessage m;
+        m.message_id = "m" + std::to_string(i);
+        m.ack = AckMode::full;
+        m.body = Bytes(4000, 'x');  // a long log to compact, little live state left
+        w.c2d->enqueue("d0", "g", m, [](Result<uint64_t> r) { ASSERT_TRUE(r.ok()); });
+        w.run_for(Duration::millis(10));
+        std::optional<LockedMessage> locked = w.c2d->receive("d0");
+        ASSERT_TRUE(locked.has_value());
+        w.c2d->complete("d0", locked->lock_token, [](Status s) { ASSERT_TRUE(s.ok()); });
+        w.run_for(Duration::seconds(4));
+    }
+    ASSERT_GE(w.c2d->store().compactions(), 1u);
+    ASSERT_EQ(w.c2d->feedback().pending_receipts(), 3u);
+    w.c2d.reset();
+    ASSERT_TRUE(w.open().ok());
+    ASSERT_EQ(w.c2d->feedback().pending_receipts(), 3u);
+    const Instant due = t0 + Duration::millis(10) + kFeedbackBatchDelay;
+    w.sim.run_until([] { return false; }, due + Duration::millis(-1));
+    EXPECT_EQ(w.c2d->feedback().size(), 0u);  // not sealed early
+    w.run_for(Duration::millis(20));
+    EXPECT_EQ(w.c2d->feedback().size(), 1u);  // sealed 15 s after the first receipt
+    EXPECT_EQ(w.c2d->feedback().pending_receipts(), 0u);
+}
+
 TEST(C2dCompactionCrash, ACrashAfterEveryDiskWriteRecoversTheAcknowledgedState) {
     const store::CompactionPolicy policy{2, 2048};
     uint64_t total_writes = 0;
@@ -285,9 +316,6 @@ TEST(C2dCompactionCrash, ACrashAfterEveryDiskWriteRecoversTheAcknowledgedState) 
         ASSERT_TRUE(Churn(w, acks).run(kSteps));
         ASSERT_GE(w.c2d->store().compactions(), 4u);
         total_writes = w.disk.writes();
-        std::printf("c2d crash test: %llu disk writes, %llu compactions\n",
-                    static_cast<unsigned long long>(total_writes),
-                    static_cast<unsigned long long>(w.c2d->store().compactions()));
     }
     for (uint64_t cut = 0; cut <= total_writes; ++cut) {
         SCOPED_TRACE("cut after write " + std::to_string(cut));
