@@ -4,6 +4,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <tuple>
 
 #include "hub/core/registry.hpp"
@@ -29,11 +30,12 @@ struct Node {
 };
 
 // Creates device i and deletes device i - live: `live` devices at any time, every one churned.
-void churn(Registry& r, int ops, int live, const std::function<void()>& after_each) {
+void churn(Registry& r, int ops, int live, const std::function<void()>& after_each,
+           const std::string& prefix = "dev-") {
     for (int i = 0; i < ops; ++i) {
-        ASSERT_TRUE(r.create(named("dev-" + std::to_string(i))).ok());
+        ASSERT_TRUE(r.create(named(prefix + std::to_string(i))).ok());
         if (i >= live) {
-            ASSERT_TRUE(r.remove("dev-" + std::to_string(i - live), "*").ok());
+            ASSERT_TRUE(r.remove(prefix + std::to_string(i - live), "*").ok());
         }
         after_each();
     }
@@ -90,6 +92,85 @@ TEST(RegistryCompaction, AnOldLongLogIsCompactedAtOpen) {
     EXPECT_EQ(r->compactions(), 1u);
     EXPECT_LT(n.file_bytes(), before / 10);
     EXPECT_EQ(r->size(), 5u);
+}
+
+// ---- failed compactions -------------------------------------------------------------------------
+
+// Forwards to a SimDisk, failing the sync of "<file>.compact" or the rename when asked.
+class FlakyDisk : public Disk {
+  public:
+    explicit FlakyDisk(Disk& base) : base_(base) {}
+    bool fail_compact_sync = false;
+    bool fail_rename = false;
+
+    Status append(const std::string& n, ByteView b) override { return base_.append(n, b); }
+    Status pwrite(const std::string& n, uint64_t o, ByteView b) override {
+        return base_.pwrite(n, o, b);
+    }
+    Result<Bytes> read(const std::string& n) override { return base_.read(n); }
+    Status sync(const std::string& n) override {
+        if (fail_compact_sync && n.ends_with(".compact")) return Status(Code::io_error, "sync");
+        return base_.sync(n);
+    }
+    Status truncate(const std::string& n, uint64_t size) override {
+        return base_.truncate(n, size);
+    }
+    Status remove(const std::string& n) override { return base_.remove(n); }
+    Status rename(const std::string& from, const std::string& to) override {
+        if (fail_rename) return Status(Code::io_error, "rename");
+        return base_.rename(from, to);
+    }
+    std::vector<std::string> list() override { return base_.list(); }
+
+  private:
+    Disk& base_;
+};
+
+TEST(RegistryCompaction, AFailureBeforeTheSwapKeepsTheOldLogAndRetriesLater) {
+    Node n;
+    FlakyDisk disk(n.node.sim_disk());
+    store::DiskEnv env(n.node, disk);
+    disk.fail_compact_sync = true;
+    auto r = std::move(*Registry::open(env, store::CompactionPolicy{4, 8192}));
+    churn(*r, 40, 3, [] {});  // compactions due, each one failing before the swap
+    EXPECT_EQ(r->compactions(), 0u);
+    EXPECT_EQ(n.node.sim_disk().list(),  // it was tried
+              (std::vector<std::string>{kLog, std::string(kLog) + ".compact"}));
+    EXPECT_TRUE(r->create(named("still-works")).ok());
+    disk.fail_compact_sync = false;
+    churn(*r, 40, 3, [] {}, "more-");
+    EXPECT_GE(r->compactions(), 1u);
+    r.reset();
+    r = std::move(*Registry::open(n.node));
+    EXPECT_NE(r->find("still-works"), nullptr);
+    EXPECT_EQ(r->size(), 7u);  // 3 + 3 churned, and the one created in between
+    EXPECT_EQ(n.node.sim_disk().list(), std::vector<std::string>{kLog});
+}
+
+TEST(RegistryCompaction, AFailedSwapStopsChangesUntilReopen) {
+    Node n;
+    FlakyDisk disk(n.node.sim_disk());
+    store::DiskEnv env(n.node, disk);
+    disk.fail_rename = true;
+    auto r = std::move(*Registry::open(env, store::CompactionPolicy{4, 8192}));
+    std::set<std::string> acknowledged;
+    int i = 0;
+    for (; i < 100; ++i) {  // create one, delete the one created 3 calls ago
+        const std::string id = "dev-" + std::to_string(i);
+        if (!r->create(named(id)).ok()) break;
+        acknowledged.insert(id);
+        const std::string old = "dev-" + std::to_string(i - 3);
+        if (i >= 3 && !r->remove(old, "*").ok()) break;
+        acknowledged.erase(old);
+    }
+    ASSERT_LT(i, 100);  // the call after the failed swap is refused
+    EXPECT_EQ(r->create(named("later")).status().code(), Code::unavailable);
+    r.reset();
+    r = std::move(*Registry::open(n.node));  // exactly the acknowledged devices are there
+    std::set<std::string> got;
+    for (const Device& d : r->export_devices()) got.insert(d.id);
+    EXPECT_EQ(got, acknowledged);
+    EXPECT_EQ(n.node.sim_disk().list(), std::vector<std::string>{kLog});
 }
 
 // ---- crash at every disk write -----------------------------------------------------------------
