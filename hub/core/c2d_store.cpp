@@ -658,8 +658,9 @@ uint64_t C2dLiveIndex::live_bytes() const {
 }
 
 void C2dStore::maybe_compact() {
-    // A safe point: every appended record is synced and acknowledged (nothing in flight).
-    if (failed_ || !pending_.empty() || commit_scheduled_ ||
+    // A safe point: every appended record is synced and acknowledged (nothing in flight). The
+    // planted bug must keep losing unsynced records, so no compaction syncs them behind its back.
+    if (failed_ || !pending_.empty() || commit_scheduled_ || config_.planted_bug_skip_sync ||
         log_bytes_ < compaction_retry_bytes_ ||
         !store::compaction_due(config_.compaction, log_bytes_, index_.live_bytes())) {
         return;
