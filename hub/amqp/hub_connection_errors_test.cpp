@@ -48,6 +48,22 @@ TEST_F(HubConnectionErrorsTest, D2cRejectionsCarryTheirCondition) {
     EXPECT_EQ(d2c_count(), 1u);
 }
 
+TEST_F(HubConnectionErrorsTest, AStoreFailureIsAnInternalError) {
+    auto peer = connect(std::nullopt);
+    peer->put_token(device_sr("dev1"), device_token("dev1", 3600));
+    peer->put_token(kHost, service_token("service", 3600));
+    run(200);
+    peer->open_sender(kD2c1);
+    peer->open_sender("/messages/devicebound");
+    run(200);
+    hub_node.sim_disk().set_fail_syncs(true);  // a dying disk: nothing becomes durable
+    peer->send(kD2c1, "d2c", "x");
+    peer->send("/messages/devicebound", c2d_to("dev1", "c2d"));
+    run(2000);
+    EXPECT_EQ(peer->outcomes["d2c"], "rejected:amqp:internal-error");
+    EXPECT_EQ(peer->outcomes["c2d"], "rejected:amqp:internal-error");
+}
+
 TEST_F(HubConnectionErrorsTest, AttachErrors) {
     auto peer = connect(std::nullopt);
     peer->put_token(device_sr("dev1"), device_token("dev1", 3600));
