@@ -52,6 +52,14 @@ void DriverPump::on_bytes(ByteView bytes) {
     if (finished_) {
         return;
     }
+    if (input_guard_) {
+        if (Status refused = input_guard_(bytes); !refused.ok()) {
+            driver_.disconnected(
+                proton::error_condition("amqp:connection:framing-error", refused.message()));
+            process();
+            return;
+        }
+    }
     size_t pos = 0;
     while (pos < bytes.size()) {
         proton::io::mutable_buffer buffer = driver_.read_buffer();

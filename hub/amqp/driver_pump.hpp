@@ -45,6 +45,9 @@ class DriverPump {
     // Open as the connecting side (`before_input` as for accept).
     void connect(const proton::connection_options& options,
                  const std::function<void(proton::transport)>& before_input = {});
+    // Sees every chunk of input before Proton does; a non-ok Status fails the connection
+    // (amqp:connection:framing-error) and the chunk is dropped. Set before accept/connect.
+    void set_input_guard(std::function<Status(ByteView)> guard) { input_guard_ = std::move(guard); }
     // Dispatches pending events, writes pending output, re-arms the tick timer.
     void process();
     proton::connection connection() { return driver_.connection(); }
@@ -66,6 +69,7 @@ class DriverPump {
     proton::io::connection_driver driver_;
     std::unique_ptr<Stream> stream_;
     Finished on_finished_;
+    std::function<Status(ByteView)> input_guard_;
     TimerId tick_timer_ = 0;
     int64_t tick_deadline_ms_ = 0;
     bool in_process_ = false;

@@ -83,6 +83,7 @@ void HubConnection::start() {
     options.max_frame_size(kFrameBytesMax);
     options.max_sessions(kSessionsMax);
     options.idle_timeout(proton::duration(kIdleTimeoutMs));
+    pump_->set_input_guard([this](ByteView bytes) { return frame_guard_.scan(bytes); });
     pump_->accept(options, [this](proton::transport t) { sasl_.install(t); });
 }
 

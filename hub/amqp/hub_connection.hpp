@@ -47,6 +47,7 @@
 
 #include "hub/amqp/driver_pump.hpp"
 #include "hub/amqp/eventhub.hpp"
+#include "hub/amqp/sasl_frame_guard.hpp"
 #include "hub/amqp/sasl_server.hpp"
 #include "hub/core/access.hpp"
 #include "hub/core/hub.hpp"
@@ -195,6 +196,7 @@ class HubConnection : public proton::messaging_handler {
     std::shared_ptr<HubConnection*> self_;
     // Before the pump: Proton holds pointers into it until the transport is freed.
     SaslServer sasl_;
+    SaslFrameGuard frame_guard_;
     std::unique_ptr<DriverPump> pump_;
     // D2C deliveries waiting for their durable write, by ticket. Declared after the pump so
     // they are released while the driver still exists.
