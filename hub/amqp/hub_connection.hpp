@@ -13,8 +13,9 @@
 //  - CBS on `$cbs`: put-token with a device token (that device's links) or a policy token
 //    (service links), answered status-code 200 or 401, correlation id = the request's id;
 //  - D2C links `/devices/{id}/messages/events` for proven devices: a transfer is settled
-//    `accepted` only after the hub's log made it durable, `rejected` if the token expired or
-//    the log refused it;
+//    `accepted` only after the hub's log made it durable, else `rejected` with the condition
+//    the SDKs translate (amqp_errors.hpp: too large, device gone, store failure); module
+//    links `/devices/{d}/modules/{m}/...` are amqp:not-found (the registry has no modules);
 //  - C2D: the device's receiver on `/devices/{id}/messages/devicebound` gets its queued
 //    messages under a lock; accepted/rejected/released/modified complete/reject/abandon/abandon
 //    them. A service sender on `/messages/devicebound` enqueues (accepted once durable), and a
