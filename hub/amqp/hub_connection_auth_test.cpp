@@ -217,5 +217,23 @@ TEST_F(HubConnectionAuthTest, AnExpiredServiceTokenClosesTheServiceLinks) {
     EXPECT_EQ(peer->connection_error, "");  // dev1 is still proven here
 }
 
+TEST_F(HubConnectionAuthTest, EvictingOneDeviceOfAGatewayDetachesOnlyItsLinks) {
+    // (Before the session-by-session link walk this detached nothing: Proton 0.37's
+    // connection-wide link range stops after the first link.)
+    auto peer = connect(std::nullopt);
+    peer->put_token(device_sr("dev1"), device_token("dev1", 3600));
+    peer->put_token(device_sr("dev2"), device_token("dev2", 3600));
+    run(200);
+    peer->open_sender(kD2c1);
+    peer->open_sender(kD2c2);
+    run(200);
+    ASSERT_EQ(connections.size(), 1u);
+    connections[0]->evict("dev1");  // what AmqpServer does when dev1 connects elsewhere
+    run(200);
+    EXPECT_EQ(peer->link_errors[kD2c1], "amqp:link:detach-forced");
+    EXPECT_TRUE(peer->link_active(kD2c2));
+    EXPECT_EQ(peer->connection_error, "");
+}
+
 }  // namespace
 }  // namespace hub::amqp
