@@ -22,13 +22,6 @@ bool signed_by_either(const auth::SasToken& token, const std::string& primary,
     return false;
 }
 
-// A group member's key, or "" (no key to try) when the group has none in that slot.
-std::string derived_key(const std::string& group_key, std::string_view registration_id) {
-    if (group_key.empty()) return "";
-    Result<std::string> key = provisioning::derive_device_key(group_key, registration_id);
-    HUB_ASSERT(key.ok());  // group keys are validated when the group is written
-    return *key;
-}
 
 // The token, parsed, with its expiry checked first so that an old token says so.
 Result<auth::SasToken> parse_live_token(std::string_view token_text, int64_t now_s) {
@@ -73,36 +66,10 @@ Status authorize_provisioning_service(const ProvisioningEndpoint& endpoint,
 Status authorize_registration(const provisioning::ProvisioningService& dps,
                               std::string_view id_scope, std::string_view registration_id,
                               std::string_view token_text, int64_t now_s) {
-    Result<auth::SasToken> token = parse_live_token(token_text, now_s);
-    if (!token.ok()) return token.status();
-    const std::string audience =
-        std::string(id_scope) + "/registrations/" + std::string(registration_id);
-    Result<std::string> sr = auth::url_decode(token->sr);
-    if (!sr.ok() || *sr != audience) {
-        return Status(Code::unauthorized,
-                      "token audience '" + token->sr + "' is not '" + audience + "'");
+    if (id_scope != dps.id_scope()) {
+        return Status(Code::unauthorized, "id scope '" + std::string(id_scope) + "' is not served");
     }
-    if (token->skn != kRegistrationKeyName) {
-        return Status(Code::unauthorized, "token key name must be 'registration'");
-    }
-    // Same order as register: an individual enrollment decides alone; else the groups.
-    if (const provisioning::IndividualEnrollment* e = dps.find_enrollment(registration_id)) {
-        if (signed_by_either(*token, e->attestation.primary_key, e->attestation.secondary_key,
-                             now_s)) {
-            return Status();
-        }
-        return Status(Code::unauthorized,
-                      "signature mismatch for '" + std::string(registration_id) + "'");
-    }
-    for (const provisioning::EnrollmentGroup* g :
-         dps.list_groups("", provisioning::kEnrollmentGroupsMax)) {
-        if (signed_by_either(*token, derived_key(g->attestation.primary_key, registration_id),
-                             derived_key(g->attestation.secondary_key, registration_id), now_s)) {
-            return Status();
-        }
-    }
-    return Status(Code::unauthorized, "no enrollment or enrollment group key signs the token of '" +
-                                          std::string(registration_id) + "'");
+    return dps.check_registration_token(registration_id, token_text, now_s * 1000);
 }
 
 std::string provisioning_connection_string(const ProvisioningEndpoint& endpoint) {

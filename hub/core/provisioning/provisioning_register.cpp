@@ -85,6 +85,12 @@ Result<RegistrationOperation> ProvisioningService::register_device(std::string_v
     return start_registration(*who, new_operation(registration_id, payload, now_utc_ms));
 }
 
+Status ProvisioningService::check_registration_token(std::string_view registration_id,
+                                                    std::string_view sas_token,
+                                                    int64_t now_utc_ms) const {
+    return authenticate(registration_id, sas_token, now_utc_ms).status();
+}
+
 Result<ProvisioningService::Authenticated> ProvisioningService::authenticate(
     std::string_view registration_id, std::string_view sas_token, int64_t now_utc_ms) const {
     Result<auth::SasToken> token = auth::parse_sas_token(sas_token);

@@ -171,6 +171,13 @@ class ProvisioningService {
                                                   int64_t now_utc_ms);
     // Errors: not_found (unknown or forgotten operation id).
     Result<RegistrationOperation> get_operation_status(std::string_view operation_id) const;
+    // The check register_device() makes, for callers that must authenticate other requests of
+    // a registration (operation polls): sr "{idScope}/registrations/{id}", skn "registration",
+    // signed by the enrollment's key or an enrollment group's derived key, not expired.
+    // Errors: unauthorized (with the reason), not_found (no enrollment admits the id).
+    Status check_registration_token(std::string_view registration_id, std::string_view sas_token,
+                                    int64_t now_utc_ms) const;
+    const std::string& id_scope() const { return config_.id_scope; }
     size_t pending_operations() const { return pending_.size(); }
 
     // ---- Device lifecycle (the service side). Errors common to all: not_found (no record),
