@@ -470,7 +470,9 @@ Result<std::unique_ptr<C2dStore>> C2dStore::open(Env& env, C2dStoreConfig config
                                                  std::vector<C2dRecord>* records) {
     HUB_ASSERT(records != nullptr && records->empty());
     std::unique_ptr<C2dStore> store(new C2dStore(env, std::move(config)));
-    store->file_ = std::make_unique<store::RecordLog>(env.disk(), store->config_.file_name);
+    // A salt from the Env's Random: C2D bodies are chosen by the sender (see record_log.hpp).
+    store->file_ = std::make_unique<store::RecordLog>(env.disk(), store->config_.file_name,
+                                                      env.random().next_u64());
     Result<std::vector<Bytes>> raw = store->file_->recover();
     if (!raw.ok()) {
         return raw.status();
@@ -490,6 +492,9 @@ Result<std::unique_ptr<C2dStore>> C2dStore::open(Env& env, C2dStoreConfig config
 
 C2dStore::~C2dStore() {
     env_.cancel(commit_timer_);
+    if (sync_in_flight_) {
+        env_.disk().cancel_sync(sync_id_);
+    }
     for (const auto& [ticket, id] : deferred_) {
         env_.cancel(id);
     }
@@ -526,28 +531,44 @@ void C2dStore::write(const C2dRecord& record, Callback apply, Callback done) {
     }
     ++records_written_;
     pending_.push_back(Pending{std::move(apply), std::move(done)});
-    if (!commit_scheduled_) {
-        commit_scheduled_ = true;
-        commit_timer_ =
-            env_.schedule(env_.now() + config_.group_commit_delay, [this] { commit(); });
-    }
+    schedule_commit(env_.now() + config_.group_commit_delay);
 }
 
+void C2dStore::schedule_commit(Instant at) {
+    if (commit_scheduled_ || sync_in_flight_ || pending_.empty()) {
+        return;
+    }
+    commit_scheduled_ = true;
+    commit_timer_ = env_.schedule(at, [this] { commit(); });
+}
+
+// One sync in flight at a time: writes that arrive during it share the next one.
 void C2dStore::commit() {
-    HUB_ASSERT(commit_scheduled_);
+    HUB_ASSERT(commit_scheduled_ && !sync_in_flight_);
     HUB_ASSERT(!pending_.empty());
     commit_scheduled_ = false;
-    Status status = Status::ok_status();
+    std::vector<Pending> batch = std::move(pending_);
+    pending_.clear();
     if (failed_) {
-        status = Status(Code::unavailable, "c2d store failed; restart the hub");
-    } else if (!config_.planted_bug_skip_sync) {
-        status = file_->sync();
+        finish_commit(std::move(batch), Status(Code::unavailable, "c2d store failed; restart the hub"));
+        return;
     }
+    if (config_.planted_bug_skip_sync) {
+        finish_commit(std::move(batch), Status::ok_status());
+        return;
+    }
+    sync_in_flight_ = true;
+    sync_id_ = env_.disk().sync_async(
+        file_->file_name(), [this, batch = std::move(batch)](Status status) mutable {
+            sync_in_flight_ = false;
+            finish_commit(std::move(batch), std::move(status));
+        });
+}
+
+void C2dStore::finish_commit(std::vector<Pending> batch, Status status) {
     if (!status.ok()) {
         failed_ = true;
     }
-    std::vector<Pending> batch = std::move(pending_);
-    pending_.clear();
     env_.trace("c2d.commit", "records=" + std::to_string(batch.size()) + " ok=" +
                                  (status.ok() ? "1" : "0"));
     // Every state change of the batch lands before any acknowledgement runs: a `done` may
@@ -562,6 +583,7 @@ void C2dStore::commit() {
             item.done(status);
         }
     }
+    schedule_commit(env_.now());  // what arrived during the sync goes at once
 }
 
 // ---------------------------------------------------------------------------------------------

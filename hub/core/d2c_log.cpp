@@ -89,7 +89,8 @@ std::string D2cLog::partition_file(uint32_t p) const {
 
 Status D2cLog::recover_partition(uint32_t p) {
     Partition& part = partitions_[p];
-    part.file = std::make_unique<store::RecordLog>(env_.disk(), partition_file(p));
+    part.file = std::make_unique<store::RecordLog>(env_.disk(), partition_file(p),
+                                                   env_.random().next_u64());
     Result<std::vector<Bytes>> records = part.file->recover();
     if (!records.ok()) {
         return records.status();
@@ -112,6 +113,9 @@ Status D2cLog::recover_partition(uint32_t p) {
 
 D2cLog::~D2cLog() {
     env_.cancel(commit_timer_);
+    for (uint64_t id : sync_ids_) {
+        env_.disk().cancel_sync(id);
+    }
     for (const auto& [ticket, id] : deferred_) {
         env_.cancel(id);
     }
@@ -160,7 +164,7 @@ void D2cLog::append(D2cMessage message, AppendDone done) {
                    ? Status(Code::invalid_argument, "event record too large")
                    : Status();
     if (s.ok()) {
-        store::seal_record(framed.bytes());
+        part.file->seal(framed.bytes());
         s = part.file->append_sealed(framed.bytes());
     }
     if (!s.ok()) {
@@ -171,26 +175,58 @@ void D2cLog::append(D2cMessage message, AppendDone done) {
     part.next_sequence_number++;
     part.dirty = true;
     pending_.push_back(Pending{std::move(event), std::move(done)});
-    if (!commit_scheduled_) {
-        commit_scheduled_ = true;
-        commit_timer_ = env_.schedule(env_.now() + config_.group_commit_delay, [this] { commit(); });
+    schedule_commit(env_.now() + config_.group_commit_delay);
+}
+
+// The group commit timer: starts syncing every partition written since the last commit. At
+// most one commit is in flight; appends that arrive meanwhile wait for the next one, so a slow
+// disk makes batches larger instead of queueing syncs.
+void D2cLog::commit() {
+    commit_scheduled_ = false;
+    HUB_ASSERT(!commit_in_flight_ && in_flight_.empty());
+    commit_in_flight_ = true;
+    in_flight_ = std::move(pending_);
+    pending_.clear();
+    in_flight_status_ = failed_ ? Status(Code::unavailable, "d2c log failed; restart the hub")
+                                : Status::ok_status();
+    std::vector<uint32_t> dirty;
+    for (uint32_t p = 0; p < partitions_.size(); ++p) {
+        if (partitions_[p].dirty) {
+            dirty.push_back(p);
+            partitions_[p].dirty = false;
+        }
+    }
+    if (!in_flight_status_.ok() || config_.planted_bug_skip_sync || dirty.empty()) {
+        finish_commit();
+        return;
+    }
+    syncs_outstanding_ = dirty.size();
+    for (uint32_t p : dirty) {
+        sync_ids_.push_back(env_.disk().sync_async(partitions_[p].file->file_name(),
+                                                   [this](Status s) { on_synced(s); }));
     }
 }
 
-void D2cLog::commit() {
-    commit_scheduled_ = false;
-    Status status = Status::ok_status();
-    for (Partition& part : partitions_) {
-        if (part.dirty && status.ok() && !config_.planted_bug_skip_sync) {
-            status = part.file->sync();
-            part.dirty = false;
-        }
+void D2cLog::on_synced(Status status) {
+    HUB_ASSERT(commit_in_flight_ && syncs_outstanding_ > 0);
+    if (!status.ok() && in_flight_status_.ok()) {
+        in_flight_status_ = std::move(status);
     }
+    if (--syncs_outstanding_ == 0) {
+        finish_commit();
+    }
+}
+
+void D2cLog::finish_commit() {
+    HUB_ASSERT(commit_in_flight_ && syncs_outstanding_ == 0);
+    commit_in_flight_ = false;
+    sync_ids_.clear();
+    const Status status = in_flight_status_;
     if (!status.ok()) {
         failed_ = true;
     }
-    std::vector<Pending> batch = std::move(pending_);
-    pending_.clear();
+    std::vector<Pending> batch = std::move(in_flight_);
+    in_flight_.clear();
     env_.trace("d2c.commit", "events=" + std::to_string(batch.size()) + " ok=" +
                                  (status.ok() ? "1" : "0"));
     std::vector<std::pair<AppendDone, Result<EventPosition>>> calls;
@@ -210,6 +246,15 @@ void D2cLog::commit() {
     if (status.ok() && !batch.empty()) {
         notify_listeners();
     }
+    schedule_commit(env_.now());  // what arrived during the sync goes at once
+}
+
+void D2cLog::schedule_commit(Instant at) {
+    if (commit_scheduled_ || commit_in_flight_ || pending_.empty()) {
+        return;
+    }
+    commit_scheduled_ = true;
+    commit_timer_ = env_.schedule(at, [this] { commit(); });
 }
 
 uint64_t D2cLog::add_commit_listener(CommitListener listener) {

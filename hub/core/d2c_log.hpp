@@ -2,8 +2,9 @@
 //
 // Each partition is a RecordLog file "d2c-<p>.log" (the prefix is configurable). append() assigns the event its partition
 // (a stable hash of the device id), sequence number and enqueued time, writes the record, and
-// calls `done` only after a group commit has synced the partition file: an acknowledged event
-// survives any crash. Readers see committed events only. A failed sync makes the log fail-stop
+// calls `done` only after a group commit has synced the partition file (Disk::sync_async, one
+// commit in flight at a time: a slow disk delays acks and grows batches): an acknowledged
+// event survives any crash. Readers see committed events only. A failed sync makes the log fail-stop
 // (every later append fails with unavailable): the hub must restart and recover.
 //
 // Callbacks always run later from an Env timer, never inside append(). Single-threaded; the Env
@@ -82,7 +83,7 @@ class D2cLog {
     uint32_t partition_count() const { return config_.partitions; }
     // Committed events of one partition, in sequence order.
     const std::vector<StoredEvent>& events(uint32_t partition) const;
-    size_t uncommitted_count() const { return pending_.size(); }
+    size_t uncommitted_count() const { return pending_.size() + in_flight_.size(); }
 
   private:
     struct Partition {
@@ -101,12 +102,20 @@ class D2cLog {
     std::string partition_file(uint32_t p) const;
     void fail_later(AppendDone done, Status status);
     void commit();
+    void on_synced(Status status);
+    void finish_commit();
+    void schedule_commit(Instant at);
     void notify_listeners();
 
     Env& env_;
     D2cLogConfig config_;
     std::vector<Partition> partitions_;
-    std::vector<Pending> pending_;
+    std::vector<Pending> pending_;    // appended, waiting for the next commit
+    std::vector<Pending> in_flight_;  // appended, their commit's syncs in flight
+    Status in_flight_status_;
+    size_t syncs_outstanding_ = 0;
+    std::vector<uint64_t> sync_ids_;  // of the commit in flight, for cancel_sync()
+    bool commit_in_flight_ = false;
     TimerId commit_timer_ = 0;
     bool commit_scheduled_ = false;
     bool failed_ = false;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <set>
 
 #include "simnet/sim_node.hpp"
@@ -98,6 +99,76 @@ TEST_F(D2cLogTest, FailedSyncFailsTheBatchAndStops) {
     log->append(message("d1", "m2"), [&](auto r) { second = r.status(); });
     run();
     EXPECT_EQ(second.code(), Code::unavailable);
+}
+
+// One device appends every 500 us for 50 ms; the disk's flush latency is `latency`.
+struct LatencyRun {
+    uint64_t commits = 0;
+    uint64_t acked = 0;
+    int64_t min_ack_delay_ns = INT64_MAX;
+    int64_t total_ack_delay_ns = 0;
+    uint64_t trace_hash = 0;
+};
+
+LatencyRun run_with_disk_latency(simnet::LatencyModel latency, uint64_t seed = 1) {
+    simnet::Simulator sim(seed);
+    simnet::SimNetwork net(sim, Random(2));
+    simnet::SimNode node(sim, net, "hub");
+    node.sim_disk().set_sync_latency(latency);
+    LatencyRun run;
+    sim.add_trace_sink([&run](const simnet::TraceEvent& e) {
+        run.commits += e.kind == "d2c.commit";
+    });
+    auto log = std::move(*D2cLog::open(node, D2cLogConfig{}));
+    for (int i = 0; i < 100; ++i) {
+        const Instant at = Instant{0} + Duration::micros(500) * i;
+        sim.schedule(at, [&, i, at] {
+            log->append(message("d1", "m" + std::to_string(i)), [&, at](Result<EventPosition> r) {
+                EXPECT_TRUE(r.ok());
+                run.acked += r.ok();
+                run.min_ack_delay_ns = std::min(run.min_ack_delay_ns, (sim.now() - at).ns);
+                run.total_ack_delay_ns += (sim.now() - at).ns;
+            });
+        });
+    }
+    sim.run_until([&] { return run.acked == 100; }, Instant{0} + Duration::seconds(5));
+    run.trace_hash = sim.trace_hash();
+    return run;
+}
+
+TEST(D2cLogLatency, DiskLatencyDelaysAcksAndGrowsBatches) {
+    const LatencyRun fast = run_with_disk_latency(simnet::LatencyModel::fixed(Duration{0}));
+    const LatencyRun slow =
+        run_with_disk_latency(simnet::LatencyModel::fixed(Duration::millis(5)));
+    ASSERT_EQ(fast.acked, 100u);
+    ASSERT_EQ(slow.acked, 100u);
+    // No ack before the flush completes; on average acks wait longer.
+    EXPECT_GE(slow.min_ack_delay_ns, Duration::millis(5).ns);
+    EXPECT_GT(slow.total_ack_delay_ns, 4 * fast.total_ack_delay_ns);
+    // One commit in flight at a time: a slower flush means fewer, larger commits.
+    EXPECT_GT(fast.commits, 2 * slow.commits) << fast.commits << " vs " << slow.commits;
+}
+
+TEST(D2cLogLatency, SameSeedSameRunWithRandomLatency) {
+    const auto model = simnet::LatencyModel::exponential(Duration::millis(2), Duration::millis(40));
+    const LatencyRun a = run_with_disk_latency(model, 9);
+    const LatencyRun b = run_with_disk_latency(model, 9);
+    EXPECT_EQ(a.acked, 100u);
+    EXPECT_EQ(a.trace_hash, b.trace_hash);
+    EXPECT_EQ(a.commits, b.commits);
+    EXPECT_NE(run_with_disk_latency(model, 10).trace_hash, a.trace_hash);
+}
+
+TEST_F(D2cLogTest, DestroyingTheLogWithASyncInFlightRunsNoCallback) {
+    node.sim_disk().set_sync_latency(simnet::LatencyModel::fixed(Duration::millis(5)));
+    auto log = open();
+    bool called = false;
+    log->append(message("d1", "m1"), [&](auto) { called = true; });
+    sim.run_until([] { return false; }, sim.now() + Duration::millis(2));  // sync in flight
+    EXPECT_EQ(node.sim_disk().pending_syncs(), 1u);
+    log.reset();
+    run();
+    EXPECT_FALSE(called);
 }
 
 // Crash after every step of a workload (appends interleaved with group commits), with torn
