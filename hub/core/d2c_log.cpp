@@ -352,7 +352,8 @@ void D2cLog::commit() {
                                 : Status::ok_status();
     std::vector<std::string> dirty;
     for (Partition& part : partitions_) {
-        dirty.insert(dirty.end(), part.dirty_files.begin(), part.dirty_files.end());
+        dirty.insert(dirty.end(), std::make_move_iterator(part.dirty_files.begin()),
+                     std::make_move_iterator(part.dirty_files.end()));
         part.dirty_files.clear();
     }
     if (!in_flight_status_.ok() || config_.planted_bug_skip_sync || dirty.empty()) {
@@ -408,9 +409,27 @@ void D2cLog::finish_commit() {
         notify_listeners();
     }
     schedule_commit(env_.now());  // what arrived during the sync goes at once
-    if (status.ok()) {
+    if (status.ok() && retention_check_due()) {
         enforce_retention();
     }
+}
+
+// After a commit: whether retention could act now. Expiry by time is the timer's job unless it
+// is not armed (first events) or a due segment waited for this commit; size needs a check only
+// when a partition has an older segment to drop.
+bool D2cLog::retention_check_due() const {
+    if (retention_waits_for_commit_ || !retention_timer_->armed_at().has_value()) {
+        return true;
+    }
+    if (config_.retention_bytes == kUnlimitedRetentionBytes) {
+        return false;
+    }
+    for (const Partition& part : partitions_) {
+        if (part.segments.size() > 1) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void D2cLog::schedule_commit(Instant at) {
@@ -502,18 +521,25 @@ void D2cLog::enforce_retention() {
 void D2cLog::arm_retention_timer() {
     const int64_t now_ms = env_.utc_now_ms();
     std::optional<int64_t> next_ms;
+    retention_waits_for_commit_ = false;
     for (const Partition& part : partitions_) {
         for (const Segment& segment : part.segments) {
             if (segment.end_sequence_number == segment.first_sequence_number) {
                 continue;
             }
             const int64_t due_ms = segment.newest_enqueued_ms + config_.retention.to_millis() + 1;
-            if (due_ms > now_ms && (!next_ms || due_ms < *next_ms)) {
+            if (due_ms <= now_ms) {
+                retention_waits_for_commit_ = true;  // due, held up by uncommitted events
+            } else if (!next_ms || due_ms < *next_ms) {
                 next_ms = due_ms;
             }
             break;  // later segments expire later
         }
     }
+    if (next_ms == retention_due_ms_ && retention_timer_->armed_at().has_value()) {
+        return;  // the usual case after a commit: nothing new can expire first
+    }
+    retention_due_ms_ = next_ms;
     if (!next_ms) {
         retention_timer_->cancel();
         return;

@@ -41,6 +41,7 @@
 #include <functional>
 #include <memory>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -163,6 +164,7 @@ class D2cLog {
     bool drop_oldest_if_due(uint32_t p, int64_t cutoff_ms);
     Status roll_expired_active(uint32_t p, int64_t cutoff_ms);
     void arm_retention_timer();
+    bool retention_check_due() const;
     std::string partition_file(uint32_t p) const;  // the pre-segment name, refused if found
     std::string segment_file(uint32_t p, uint64_t first_sequence_number) const;
     void fail_later(AppendDone done, Status status);
@@ -187,6 +189,8 @@ class D2cLog {
     std::map<uint64_t, TimerId> deferred_;
     std::map<uint64_t, CommitListener> listeners_;
     std::unique_ptr<DeadlineTimer> retention_timer_;
+    std::optional<int64_t> retention_due_ms_;  // UTC ms the timer is armed for
+    bool retention_waits_for_commit_ = false;  // a due segment held uncommitted events
     uint64_t next_listener_ = 1;  // error callbacks waiting to run, by ticket
     uint64_t next_ticket_ = 0;
 };
