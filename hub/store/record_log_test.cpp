@@ -1,6 +1,7 @@
 #include "hub/store/record_log.hpp"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 #include "simnet/sim_disk.hpp"
 
@@ -193,6 +194,47 @@ TEST(RecordLog, CreateMakesADurableEmptyLog) {
     ASSERT_TRUE(again.recover().ok());
     EXPECT_EQ(again.salt(), kSalt);
     EXPECT_EQ(again.size_bytes(), kFileHeaderBytes);
+}
+
+// Payloads a peer chooses, embedding frames it computed with any salt but the file's, torn at
+// any byte of the last record: recovery returns every record before it, never corruption.
+RC_GTEST_PROP(RecordLogProperty, ForgedFramesInATornTailNeverLookValid, ()) {
+    // Not 0: the forger tries salt 0 too (a guess that hits is 2^-64 against a drawn salt).
+    const uint64_t salt = *rc::gen::suchThat(rc::gen::arbitrary<uint64_t>(),
+                                             [](uint64_t s) { return s != 0; });
+    const uint64_t guess = *rc::gen::suchThat(rc::gen::arbitrary<uint64_t>(),
+                                              [salt](uint64_t g) { return g != salt; });
+    const auto count = *rc::gen::inRange<size_t>(1, 6);
+    simnet::SimDisk source;
+    RecordLog log(source, "a.log", salt);
+    RC_ASSERT(log.recover().ok());
+    std::vector<Bytes> payloads;
+    size_t forged_end = 0;  // in the last payload: where its embedded frame ends
+    for (size_t i = 0; i < count; ++i) {
+        Bytes payload = *rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>());
+        const Bytes inner = *rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>());
+        const Bytes forged = *rc::gen::element(frame_record(inner), frame_record(inner, guess),
+                                               frame_record(inner, 0));
+        payload.insert(payload.end(), forged.begin(), forged.end());
+        forged_end = payload.size();
+        const Bytes rest = *rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>());
+        payload.insert(payload.end(), rest.begin(), rest.end());
+        RC_ASSERT(log.append(payload).ok());
+        payloads.push_back(std::move(payload));
+    }
+    const Bytes full = *source.read("a.log");
+    const size_t last = full.size() - kRecordHeaderBytes - payloads.back().size();
+    // Half the time the tear lands right after the embedded frame: the forger's best case.
+    const size_t cut = *rc::gen::oneOf(rc::gen::inRange<size_t>(last, full.size()),
+                                       rc::gen::just(last + kRecordHeaderBytes + forged_end));
+    RC_PRE(cut < full.size());
+    simnet::SimDisk disk;
+    RC_ASSERT(disk.append("a.log", ByteView(full).first(cut)).ok());
+    Result<std::vector<Bytes>> records = RecordLog(disk, "a.log").recover();
+    RC_ASSERT(records.ok());
+    payloads.pop_back();
+    RC_ASSERT(*records == payloads);
+    RC_ASSERT(disk.read("a.log")->size() == last);
 }
 
 }  // namespace
