@@ -159,6 +159,7 @@ Status D2cLog::recover_segment(uint32_t p, Segment& segment, bool* gap) {
         part.committed.push_back(std::move(*event));
     }
     segment.end_sequence_number = part.next_sequence_number;
+    segment.header_durable = segment.file->size_bytes() > 0;
     return Status::ok_status();
 }
 
@@ -448,8 +449,12 @@ bool D2cLog::drop_oldest_if_due(uint32_t p, int64_t cutoff_ms) {
         return false;
     }
     const Segment& oldest = part.segments.front();
+    const Segment& successor = part.segments[1];
     if (oldest.end_sequence_number > part.committed_end) {
         return false;  // its sync is in flight; the next commit re-checks
+    }
+    if (!successor.header_durable && part.committed_end <= successor.first_sequence_number) {
+        return false;  // its file may not survive a crash yet: its name keeps the numbering
     }
     uint64_t total_bytes = 0;
     for (const Segment& segment : part.segments) {
@@ -492,6 +497,7 @@ Status D2cLog::roll_expired_active(uint32_t p, int64_t cutoff_ms) {
     if (Status s = next->file->create(); !s.ok()) {
         return s;
     }
+    next->header_durable = true;
     env_.trace("d2c.roll", next->file->file_name() + " (expired)");
     part.segments.push_back(std::move(*next));
     return Status::ok_status();

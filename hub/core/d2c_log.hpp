@@ -141,6 +141,7 @@ class D2cLog {
         uint64_t first_sequence_number = 0;
         uint64_t end_sequence_number = 0;  // one past the last event appended to it
         int64_t newest_enqueued_ms = 0;    // meaningless while it holds no event
+        bool header_durable = false;       // its file exists durably (recovered or created)
         std::unique_ptr<store::RecordLog> file;
     };
     struct Partition {

@@ -407,6 +407,8 @@ TEST(D2cSegmentCrash, NothingAcknowledgedAndRetainedIsLostAtAnyCrashPoint) {
             for (uint32_t p = 0; p < config.partitions; ++p) {
                 const auto& events = (*recovered)->events(p);
                 const uint64_t first = (*recovered)->first_sequence_number(p);
+                // Numbering never goes back: readers saw sequence numbers up to live_first.
+                EXPECT_GE((*recovered)->end_sequence_number(p), live_first[p]);
                 if (first > live_first[p]) {
                     EXPECT_FALSE(retention_events.empty())
                         << "crash_at=" << crash_at << ": partition " << p << " lost "
@@ -423,6 +425,7 @@ TEST(D2cSegmentCrash, NothingAcknowledgedAndRetainedIsLostAtAnyCrashPoint) {
             for (const auto& [id, seq] : run.acked) {
                 const uint32_t p = (*recovered)->partition_of(
                     "dev" + std::to_string(std::stoi(id.substr(1)) % 3));
+                EXPECT_GT((*recovered)->end_sequence_number(p), seq) << id;
                 if (seq >= (*recovered)->first_sequence_number(p)) {
                     EXPECT_TRUE(found.contains(id))
                         << "acknowledged " << id << " (seq " << seq << ") lost at crash_at="
