@@ -567,3 +567,74 @@ TEST(SimDiskRecordLog, TransientReadErrorsNeverLoseSyncedRecords) {
 
 }  // namespace
 }  // namespace simnet
+
+namespace simnet {
+namespace {
+
+// A model of sync_async: a sync makes durable the file as it was at its issue; the durable
+// image is that of the completed sync issued last (blocking syncs complete at once and
+// supersede earlier pending ones); truncate clips everything. After a crash (no garbage),
+// every sector below the durable size holds its durable or its latest content, and the rest
+// is a sector-aligned prefix of the latest content.
+RC_GTEST_PROP(SimDiskProperty, AsyncSyncsMakeDurableExactlyTheirIssueTimeBytes, ()) {
+    Simulator sim(*rc::gen::arbitrary<uint64_t>());
+    SimDisk disk(&sim, hub::Random(*rc::gen::arbitrary<uint64_t>()));
+    disk.set_sync_latency(LatencyModel::uniform(hub::Duration{0}, hub::Duration::millis(3)));
+    hub::Random r(*rc::gen::arbitrary<uint64_t>());
+    hub::Bytes durable;                      // the model's durable image
+    uint64_t durable_issue = 0;              // issue index that produced it
+    std::map<uint64_t, hub::Bytes> pending;  // issue index -> snapshot at issue
+    uint64_t issues = 0;
+    const auto ops = *rc::gen::container<std::vector<int>>(rc::gen::inRange(0, 100));
+    RC_ASSERT(disk.append("f", fill(r.uniform(700), 1)).ok());
+    for (int op : ops) {
+        const hub::Bytes current = *disk.read("f");
+        if (op < 25) {
+            RC_ASSERT(disk.append("f", fill(r.uniform(900), static_cast<uint8_t>(op))).ok());
+        } else if (op < 45) {
+            const uint64_t at = r.uniform(current.size() + 1);
+            RC_ASSERT(disk.pwrite("f", at, fill(r.uniform(700), static_cast<uint8_t>(op))).ok());
+        } else if (op < 65) {
+            const uint64_t issue = ++issues;
+            pending[issue] = current;
+            (void)disk.sync_async("f", [&, issue](hub::Status s) {
+                RC_ASSERT(s.ok());
+                if (issue > durable_issue) {
+                    durable = pending[issue];
+                    durable_issue = issue;
+                }
+                pending.erase(issue);
+            });
+        } else if (op < 70) {
+            RC_ASSERT(disk.sync("f").ok());
+            durable = current;
+            durable_issue = ++issues;
+        } else if (op < 75) {
+            const uint64_t size = r.uniform(current.size() + 1);
+            RC_ASSERT(disk.truncate("f", size).ok());
+            durable.resize(std::min<size_t>(durable.size(), size));
+            for (auto& [issue, snapshot] : pending) {
+                snapshot.resize(std::min<size_t>(snapshot.size(), size));
+            }
+        } else {
+            sim.run_until([] { return false; }, sim.now() + hub::Duration::micros(r.uniform(4000)));
+        }
+    }
+    const hub::Bytes latest = *disk.read("f");
+    hub::Random tear(*rc::gen::arbitrary<uint64_t>());
+    disk.crash(tear);
+    const hub::Bytes after = *disk.read("f");
+    const size_t ds = durable.size();
+    RC_ASSERT(after.size() >= ds);
+    RC_ASSERT((after.size() - ds) % kSectorBytes == 0);
+    RC_ASSERT(std::equal(after.begin() + ds, after.end(), latest.begin() + ds));
+    for (size_t lo = 0; lo < ds; lo += kSectorBytes) {
+        const size_t hi = std::min(lo + kSectorBytes, ds);
+        const hub::Bytes got(after.begin() + lo, after.begin() + hi);
+        RC_ASSERT(got == hub::Bytes(durable.begin() + lo, durable.begin() + hi) ||
+                  got == hub::Bytes(latest.begin() + lo, latest.begin() + hi));
+    }
+}
+
+}  // namespace
+}  // namespace simnet
