@@ -28,6 +28,9 @@ Status SimDisk::check_space(const std::string& name, uint64_t growth_bytes) {
 }
 
 Status SimDisk::append(const std::string& name, hub::ByteView bytes) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     if (Status s = check_space(name, bytes.size()); !s.ok()) {
         return s;
     }
@@ -54,6 +57,9 @@ void SimDisk::save_undo(File& f, uint64_t begin, uint64_t end) {
 }
 
 Status SimDisk::pwrite(const std::string& name, uint64_t offset, hub::ByteView bytes) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     auto it = files_.find(name);
     if (it == files_.end() && offset > 0) {
         return no_such_file(name);
@@ -96,6 +102,9 @@ hub::Result<hub::Bytes> SimDisk::read(const std::string& name) {
 }
 
 Status SimDisk::sync(const std::string& name) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     auto it = files_.find(name);
     if (it == files_.end()) {
         return no_such_file(name);
@@ -111,6 +120,20 @@ Status SimDisk::sync(const std::string& name) {
     return Status::ok_status();
 }
 
+void SimDisk::set_freeze_after_writes(std::optional<uint64_t> writes) {
+    freeze_after_writes_ = writes;
+    frozen_ = writes.has_value() && writes_ >= *writes;
+}
+
+bool SimDisk::skip_frozen() {
+    if (frozen_) {
+        return true;
+    }
+    ++writes_;
+    frozen_ = freeze_after_writes_.has_value() && writes_ >= *freeze_after_writes_;
+    return false;  // this one still lands
+}
+
 SimDisk::~SimDisk() {
     for (const auto& [id, p] : pending_) {
         sim_->cancel(p.event);
@@ -122,6 +145,9 @@ uint64_t SimDisk::sync_async(const std::string& name, SyncDone done) {
     HUB_ASSERT(done);
     HUB_ASSERT(pending_.size() < kPendingSyncsMax);
     const uint64_t id = next_sync_id_++;
+    if (frozen_) {
+        return id;  // the machine is gone: this flush never completes, nobody hears
+    }
     PendingSync p;
     p.name = name;
     p.issued = sim_->now();
@@ -156,6 +182,9 @@ void SimDisk::complete_sync(uint64_t id) {
     HUB_ASSERT(it != pending_.end());
     PendingSync p = std::move(it->second);
     pending_.erase(it);
+    if (skip_frozen()) {
+        return;  // a completion is a durability event too: frozen before it, it never happened
+    }
     auto file = files_.find(p.name);
     Status status = Status::ok_status();
     if (file == files_.end() && !p.superseded) {
@@ -222,6 +251,9 @@ void SimDisk::supersede_pending(const std::string& name) {
 }
 
 Status SimDisk::truncate(const std::string& name, uint64_t size) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     auto it = files_.find(name);
     if (it == files_.end()) {
         return no_such_file(name);
@@ -255,6 +287,9 @@ Status SimDisk::truncate(const std::string& name, uint64_t size) {
 }
 
 Status SimDisk::remove(const std::string& name) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     if (files_.erase(name) == 0) {
         return no_such_file(name);
     }
@@ -263,6 +298,9 @@ Status SimDisk::remove(const std::string& name) {
 }
 
 Status SimDisk::rename(const std::string& from, const std::string& to) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     auto it = files_.find(from);
     if (it == files_.end()) {
         return no_such_file(from);
@@ -369,6 +407,8 @@ void SimDisk::crash_tail(File& f, hub::Random& random) {
 
 void SimDisk::crash(hub::Random& random) {
     ++stats_.crashes;
+    frozen_ = false;  // the machine boots again
+    freeze_after_writes_.reset();
     // Flushes still in flight never finished: their bytes stay unsynced, nobody is told.
     for (const auto& [id, p] : pending_) {
         sim_->cancel(p.event);

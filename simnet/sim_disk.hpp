@@ -99,6 +99,13 @@ class SimDisk : public hub::Disk {
     void set_sync_latency(LatencyModel model) { sync_latency_ = model; }
     const LatencyModel& sync_latency() const { return sync_latency_; }
     size_t pending_syncs() const { return pending_.size(); }
+    // Crash-point exploration: after `writes` more-or-less durable events (append, pwrite,
+    // truncate, remove, rename, blocking sync, completion of a sync_async) the disk freezes:
+    // later calls do nothing (returning ok) and no flush completes or calls back, so a crash()
+    // afterwards is a crash right after that event while the process ran on. nullopt: never.
+    void set_freeze_after_writes(std::optional<uint64_t> writes);
+    uint64_t writes() const { return writes_; }
+    bool frozen() const { return frozen_; }
     // kUnlimitedBytes (the default) turns the limit off.
     void set_capacity_bytes(uint64_t capacity_bytes) { capacity_bytes_ = capacity_bytes; }
     // REQUIRES: denominator > 0. A numerator of 0 turns read corruption off.
@@ -148,7 +155,12 @@ class SimDisk : public hub::Disk {
     Simulator* sim_;
     hub::Random random_;
     LatencyModel sync_latency_;
+    bool skip_frozen();
+
     std::map<uint64_t, PendingSync> pending_;  // by id, issue order
+    std::optional<uint64_t> freeze_after_writes_;
+    uint64_t writes_ = 0;  // durable-state events so far (see set_freeze_after_writes)
+    bool frozen_ = false;
     uint64_t next_sync_id_ = 1;
 
     std::map<std::string, File> files_;

@@ -347,95 +347,133 @@ TEST_F(D2cSegmentTest, RecoveryCutsEverythingAfterASequenceGap) {
     EXPECT_EQ(node.sim_disk().list(), files);
 }
 
-struct CrashRun {
-    std::set<std::string> sent;
-    std::map<std::string, uint64_t> acked;  // message id -> sequence number
-    uint64_t live_first = 0;                // first retained sequence number at the crash
-};
+// One world for the segment crash tests: a workload that rolls segments and drops old ones
+// (by size and by time), with disk latency so some crash points fall inside a sync.
+class SegmentCrashWorld {
+  public:
+    static D2cLogConfig config() {
+        D2cLogConfig c;
+        c.partitions = 2;
+        c.segment_bytes = 900;
+        c.retention_bytes = 2500;
+        c.retention = Duration::millis(60);
+        return c;
+    }
+    static constexpr int kSteps = 70;
 
-// Crash after every step of a workload that rolls segments and drops old ones (by size and
-// by time), with disk latency (syncs in flight at some crash points) and torn writes with
-// garbage: after recovery, every acknowledged event that retention still keeps is there
-// exactly once, nothing appears that was never sent, numbering is contiguous, and the first
-// retained sequence number moved past the live one only if recovery's own retention check
-// said why.
-TEST(D2cSegmentCrash, NothingAcknowledgedAndRetainedIsLostAtAnyCrashPoint) {
-    constexpr int kSteps = 70;
-    D2cLogConfig config;
-    config.partitions = 2;
-    config.segment_bytes = 900;
-    config.retention_bytes = 2500;
-    config.retention = Duration::millis(60);
-    int drops_seen = 0;
-    for (int crash_at = 0; crash_at <= kSteps; ++crash_at) {
-        for (uint64_t tear_seed = 0; tear_seed < 3; ++tear_seed) {
-            simnet::Simulator sim(1);
-            simnet::SimNetwork net(sim, Random(2));
-            simnet::SimNode node(sim, net, "hub");
-            node.sim_disk().set_crash_garbage(tear_seed == 2);
-            node.sim_disk().set_sync_latency(simnet::LatencyModel::fixed(Duration::micros(700)));
-            std::vector<std::string> retention_events;
-            sim.add_trace_sink([&](const simnet::TraceEvent& e) {
-                if (e.kind == "d2c.retention") retention_events.push_back(e.detail);
-            });
-            auto log = std::move(*D2cLog::open(node, config));
-            CrashRun run;
-            for (int step = 0; step < crash_at; ++step) {
-                if (step % 4 == 3) {  // a commit point; every other one stops mid-sync
-                    const Duration wait = step % 8 == 3 ? Duration::micros(1500) : Duration::millis(2);
-                    sim.run_until([] { return false; }, sim.now() + wait);
-                    continue;
-                }
-                const std::string id = "m" + std::to_string(step);
-                run.sent.insert(id);
-                log->append(message("dev" + std::to_string(step % 3), id, 60 + (step * 53) % 400),
-                            [&run, id](Result<EventPosition> r) {
-                                if (r.ok()) run.acked[id] = r->sequence_number;
-                            });
+    explicit SegmentCrashWorld(bool garbage) {
+        node.sim_disk().set_crash_garbage(garbage);
+        node.sim_disk().set_sync_latency(simnet::LatencyModel::fixed(Duration::micros(700)));
+        sim.add_trace_sink([this](const simnet::TraceEvent& e) {
+            if (e.kind == "d2c.retention") retention_events.push_back(e.detail);
+        });
+        log = std::move(*D2cLog::open(node, config()));
+    }
+
+    // Step k: every fourth is a commit point (every other one stops mid-sync), else an append.
+    void step(int k) {
+        if (k % 4 == 3) {
+            const Duration wait = k % 8 == 3 ? Duration::micros(1500) : Duration::millis(2);
+            sim.run_until([] { return false; }, sim.now() + wait);
+            return;
+        }
+        const std::string id = "m" + std::to_string(k);
+        sent.insert(id);
+        log->append(message(device_of(k), id, 60 + (k * 53) % 400),
+                    [this, id](Result<EventPosition> r) {
+                        if (r.ok()) acked[id] = r->sequence_number;
+                    });
+    }
+    static std::string device_of(int k) { return "dev" + std::to_string(k % 3); }
+
+    // Kills the process, crashes the disk, recovers and checks: every acknowledged event that
+    // retention still keeps is there exactly once, nothing appears that was never sent,
+    // numbering is contiguous and never goes back, and the first retained sequence number
+    // moved past the live one only if recovery's own retention check said why.
+    void crash_and_check(uint64_t tear_seed, const std::string& where) {
+        std::map<uint32_t, uint64_t> live_first;
+        for (uint32_t p = 0; p < config().partitions; ++p) live_first[p] = log->first_sequence_number(p);
+        drops_before_crash = retention_events.size();
+        log.reset();
+        Random tear(tear_seed);
+        node.sim_disk().crash(tear);
+        retention_events.clear();
+        auto recovered = D2cLog::open(node, config());
+        ASSERT_TRUE(recovered.ok()) << where << " " << recovered.status().to_string();
+        std::map<std::string, uint64_t> found;
+        for (uint32_t p = 0; p < config().partitions; ++p) {
+            const auto& events = (*recovered)->events(p);
+            const uint64_t first = (*recovered)->first_sequence_number(p);
+            EXPECT_GE((*recovered)->end_sequence_number(p), live_first[p]) << where;
+            if (first > live_first[p]) {
+                EXPECT_FALSE(retention_events.empty())
+                    << where << ": partition " << p << " lost " << live_first[p] << ".." << first
+                    << " without a retention check";
             }
-            std::map<uint32_t, uint64_t> live_first;
-            for (uint32_t p = 0; p < config.partitions; ++p) live_first[p] = log->first_sequence_number(p);
-            drops_seen += static_cast<int>(retention_events.size());
-            log.reset();
-            Random tear(tear_seed);
-            node.sim_disk().crash(tear);
-            retention_events.clear();
-            auto recovered = D2cLog::open(node, config);
-            ASSERT_TRUE(recovered.ok()) << "crash_at=" << crash_at << " seed=" << tear_seed << " "
-                                        << recovered.status().to_string();
-            std::map<std::string, uint64_t> found;
-            for (uint32_t p = 0; p < config.partitions; ++p) {
-                const auto& events = (*recovered)->events(p);
-                const uint64_t first = (*recovered)->first_sequence_number(p);
-                // Numbering never goes back: readers saw sequence numbers up to live_first.
-                EXPECT_GE((*recovered)->end_sequence_number(p), live_first[p]);
-                if (first > live_first[p]) {
-                    EXPECT_FALSE(retention_events.empty())
-                        << "crash_at=" << crash_at << ": partition " << p << " lost "
-                        << live_first[p] << ".." << first << " without a retention check";
-                }
-                for (size_t i = 0; i < events.size(); ++i) {
-                    ASSERT_EQ(events[i].sequence_number, first + i);
-                    const std::string& id = events[i].message.message_id;
-                    EXPECT_TRUE(run.sent.contains(id)) << id;
-                    EXPECT_FALSE(found.contains(id)) << id << " twice";
-                    found[id] = events[i].sequence_number;
-                }
+            for (size_t i = 0; i < events.size(); ++i) {
+                ASSERT_EQ(events[i].sequence_number, first + i) << where;
+                const std::string& id = events[i].message.message_id;
+                EXPECT_TRUE(sent.contains(id)) << id;
+                EXPECT_FALSE(found.contains(id)) << id << " twice";
+                found[id] = events[i].sequence_number;
             }
-            for (const auto& [id, seq] : run.acked) {
-                const uint32_t p = (*recovered)->partition_of(
-                    "dev" + std::to_string(std::stoi(id.substr(1)) % 3));
-                EXPECT_GT((*recovered)->end_sequence_number(p), seq) << id;
-                if (seq >= (*recovered)->first_sequence_number(p)) {
-                    EXPECT_TRUE(found.contains(id))
-                        << "acknowledged " << id << " (seq " << seq << ") lost at crash_at="
-                        << crash_at << " seed=" << tear_seed;
-                    EXPECT_EQ(found[id], seq);
-                }
+        }
+        for (const auto& [id, seq] : acked) {
+            const uint32_t p = (*recovered)->partition_of(device_of(std::stoi(id.substr(1))));
+            EXPECT_GT((*recovered)->end_sequence_number(p), seq) << id;
+            if (seq >= (*recovered)->first_sequence_number(p)) {
+                EXPECT_TRUE(found.contains(id))
+                    << "acknowledged " << id << " (seq " << seq << ") lost " << where;
+                EXPECT_EQ(found[id], seq);
             }
         }
     }
-    EXPECT_GT(drops_seen, 0);  // the workload really exercised retention
+
+    simnet::Simulator sim{1};
+    simnet::SimNetwork net{sim, Random(2)};
+    simnet::SimNode node{sim, net, "hub"};
+    std::unique_ptr<D2cLog> log;
+    std::set<std::string> sent;
+    std::map<std::string, uint64_t> acked;  // message id -> sequence number
+    std::vector<std::string> retention_events;
+    size_t drops_before_crash = 0;
+};
+
+// Crash after every step of the workload, with three tears (one with garbage).
+TEST(D2cSegmentCrash, NothingAcknowledgedAndRetainedIsLostAtAnyCrashPoint) {
+    size_t drops_seen = 0;
+    for (int crash_at = 0; crash_at <= SegmentCrashWorld::kSteps; ++crash_at) {
+        for (uint64_t tear_seed = 0; tear_seed < 3; ++tear_seed) {
+            SegmentCrashWorld world(/*garbage=*/tear_seed == 2);
+            for (int k = 0; k < crash_at; ++k) world.step(k);
+            world.crash_and_check(tear_seed, "crash_at=" + std::to_string(crash_at) +
+                                                 " seed=" + std::to_string(tear_seed));
+            drops_seen += world.drops_before_crash;
+        }
+    }
+    EXPECT_GT(drops_seen, 0u);  // the workload really exercised retention
+}
+
+// Crash right after every disk event of the whole workload (each append, roll, removal,
+// blocking sync and sync completion): SimDisk freezes after write n while the process runs on
+// without any further durable effect or acknowledgement, then the machine crashes.
+TEST(D2cSegmentCrash, NothingAcknowledgedAndRetainedIsLostAfterAnyDiskWrite) {
+    uint64_t total_writes = 0;
+    {
+        SegmentCrashWorld world(false);
+        for (int k = 0; k < SegmentCrashWorld::kSteps; ++k) world.step(k);
+        world.sim.run_until([] { return false; }, world.sim.now() + Duration::millis(5));
+        total_writes = world.node.sim_disk().writes();
+        ASSERT_GT(world.drops_before_crash + world.retention_events.size(), 0u);
+    }
+    ASSERT_GT(total_writes, 50u);
+    for (uint64_t n = 0; n <= total_writes; ++n) {
+        SegmentCrashWorld world(/*garbage=*/n % 3 == 2);
+        world.node.sim_disk().set_freeze_after_writes(n);
+        for (int k = 0; k < SegmentCrashWorld::kSteps; ++k) world.step(k);
+        world.sim.run_until([] { return false; }, world.sim.now() + Duration::millis(5));
+        world.crash_and_check(n, "after write " + std::to_string(n));
+    }
 }
 
 TEST(D2cCodec, RoundTrip) {
