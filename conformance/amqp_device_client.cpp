@@ -40,6 +40,7 @@ class ClientConnection : public proton::messaging_handler {
         in_flight_.clear();
         cbs_sender_ = proton::sender();
         d2c_ = proton::sender();
+        c2d_ = proton::receiver();
         pump_.reset();
     }
 
@@ -103,6 +104,10 @@ class ClientConnection : public proton::messaging_handler {
     }
 
     void on_message(proton::delivery& d, proton::message& m) override {
+        if (c2d_ && d.receiver() == c2d_) {
+            settle_c2d(d, m);
+            return;
+        }
         d.accept();
         const bool matches = m.correlation_id() == proton::message_id(kPutTokenId);
         const proton::scalar code = m.properties().exists("status-code")
@@ -118,6 +123,12 @@ class ClientConnection : public proton::messaging_handler {
         }
         client_.env_.trace("client.cbs-ok", client_.config_.device_id);
         d2c_ = session_.open_sender(d2c_address_, proton::sender_options().name("d2c"));
+        if (client_.on_c2d) {
+            c2d_ = session_.open_receiver(
+                "/devices/" + client_.config_.device_id + "/messages/devicebound",
+                proton::receiver_options().name("c2d").auto_accept(false).credit_window(
+                    kC2dCredit));
+        }
     }
 
     void on_error(const proton::error_condition& error) override {
@@ -129,6 +140,23 @@ class ClientConnection : public proton::messaging_handler {
 
   private:
     static constexpr const char* kPutTokenId = "put-token-1";
+    // C2D messages the hub may push before we settle them (the hub locks each for a minute).
+    static constexpr int kC2dCredit = 10;
+
+    void settle_c2d(proton::delivery& d, proton::message& m) {
+        ReceivedC2d received;
+        received.message_id = m.id().empty() ? std::string() : proton::to_string(m.id());
+        if (m.body().type() == proton::BINARY) {
+            const proton::binary b = proton::get<proton::binary>(m.body());
+            received.body.assign(b.begin(), b.end());
+        }
+        client_.env_.trace("client.c2d", received.message_id);
+        switch (client_.on_c2d(received)) {
+            case C2dOutcome::complete: d.accept(); break;
+            case C2dOutcome::reject: d.reject(); break;
+            case C2dOutcome::abandon: d.release(); break;
+        }
+    }
 
     void send_put_token() {
         const DeviceClientConfig& config = client_.config_;
@@ -170,6 +198,7 @@ class ClientConnection : public proton::messaging_handler {
     proton::session session_;
     proton::sender cbs_sender_;
     proton::sender d2c_;
+    proton::receiver c2d_;
     bool token_sent_ = false;
     std::unique_ptr<hub::amqp::DriverPump> pump_;
     std::vector<std::pair<proton::tracker, AmqpDeviceClient::Outgoing>> in_flight_;

@@ -5,7 +5,8 @@
 // `/devices/{id}/messages/events`. Messages are sent unsettled; a message counts as
 // acknowledged when the hub settles it `accepted`. Anything else (rejection, a reset, a hub
 // crash) puts it back in the queue, and the client reconnects with jittered exponential
-// backoff: at-least-once delivery from the device's side.
+// backoff: at-least-once delivery from the device's side. With `on_c2d` set, the client also
+// receives cloud-to-device messages and settles each as the callback says.
 //
 // Sans-IO over an Env (simulated or real). Single-threaded. The Env must outlive the client.
 //
@@ -42,6 +43,14 @@ struct DeviceClientConfig {
     uint32_t in_flight_max = 16;
 };
 
+// How a device settles a cloud-to-device message (AMQP accepted / rejected / released).
+enum class C2dOutcome { complete, reject, abandon };
+
+struct ReceivedC2d {
+    std::string message_id;
+    Bytes body;
+};
+
 class ClientConnection;
 
 class AmqpDeviceClient {
@@ -60,6 +69,9 @@ class AmqpDeviceClient {
 
     // Called once per message id, the first time the hub accepts it.
     std::function<void(const std::string& message_id)> on_acknowledged;
+    // Set before start() to also receive cloud-to-device messages on
+    // /devices/{id}/messages/devicebound; the returned outcome settles each one.
+    std::function<C2dOutcome(const ReceivedC2d&)> on_c2d;
 
     size_t pending() const { return queue_.size() + in_flight_; }
     uint64_t connects() const { return connects_; }

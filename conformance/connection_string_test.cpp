@@ -27,5 +27,16 @@ TEST(ConnectionString, RefusesIncompleteOrMalformed) {
     EXPECT_FALSE(parse_device_connection_string("HostName=h;garbage;DeviceId=d;SharedAccessKey=k").ok());
 }
 
+TEST(ConnectionString, ParsesAServicePolicyString) {
+    auto cs = parse_service_connection_string(
+        "HostName=h.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=k==");
+    ASSERT_TRUE(cs.ok()) << cs.status().to_string();
+    EXPECT_EQ(cs->host_name, "h.azure-devices.net");
+    EXPECT_EQ(cs->key_name, "iothubowner");
+    EXPECT_EQ(cs->shared_access_key, "k==");
+    EXPECT_FALSE(parse_service_connection_string("HostName=h;SharedAccessKey=k").ok());
+    EXPECT_FALSE(parse_service_connection_string("HostName=h;x;SharedAccessKeyName=p").ok());
+}
+
 }  // namespace
 }  // namespace conformance

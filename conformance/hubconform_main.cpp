@@ -9,13 +9,19 @@
 #include <string>
 #include <vector>
 
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+
 #include "conformance/amqp_device_client.hpp"
+#include "conformance/amqp_service_client.hpp"
 #include "conformance/connection_string.hpp"
 #include "hub/server/real_env.hpp"
 
 namespace {
 
 using conformance::AmqpDeviceClient;
+using conformance::AmqpServiceClient;
 using conformance::DeviceClientConfig;
 using conformance::DeviceConnectionString;
 using hub::Duration;
@@ -26,6 +32,11 @@ constexpr const char* kHelp = R"HELP(hubconform - conformance cases against an I
 Usage: hubconform --connection-string "HostName=...;DeviceId=...;SharedAccessKey=..." [options]
   --connection-string S  a device connection string (as iothubd or the Azure portal print it);
                          GatewayHostName=host:port, if present, is where AMQP connects
+  --service-connection-string S
+                         a service (shared access policy) connection string; enables the
+                         c2d.* cases, which send to the device above and read feedback. The
+                         feedback receiver accepts every record it gets, other senders' too:
+                         do not point it at a hub whose feedback another service consumes
   --ca FILE              CA certificate (PEM) to trust; default: the system's trust store
   --messages N           messages for the D2C case (default 10)
   --timeout-seconds N    time limit of each case (default 30)
@@ -33,7 +44,7 @@ Usage: hubconform --connection-string "HostName=...;DeviceId=...;SharedAccessKey
   --list                 list the cases and exit
   --help                 this text
 
-Each case prints PASS or FAIL with the reason; the last line counts them
+Each case prints PASS, FAIL with the reason, or SKIP (a case that needs a flag not given); the last line counts them
 ("N passed, M failed"). Exit status: 0 if all passed, 1 if any failed, 2 on bad usage.
 
 Example (against iothubd):
@@ -43,6 +54,7 @@ Example (against iothubd):
 
 struct Options {
     DeviceConnectionString target;
+    std::optional<conformance::ServiceConnectionString> service;
     std::string ca_path;
     uint32_t messages = 10;
     int64_t timeout_s = 30;
@@ -52,6 +64,7 @@ struct Options {
 struct Case {
     const char* name;
     const char* what;
+    bool needs_service;
     std::function<Status(hub::server::RealEnv&, const Options&)> run;
 };
 
@@ -114,11 +127,87 @@ Status d2c_wrong_key_refused(hub::server::RealEnv& env, const Options& options) 
     return Status();
 }
 
+conformance::ServiceClientConfig service_config(const Options& options) {
+    conformance::ServiceClientConfig config;
+    config.hub_address = options.target.amqp_address();  // the same hub the device talks to
+    config.host_name = options.service->host_name;
+    config.policy_name = options.service->key_name;
+    config.policy_key = options.service->shared_access_key;
+    config.receive_feedback = true;
+    return config;
+}
+
+// The statusCode of each feedback record about one of `ids`, by original message id.
+void collect_feedback(const std::string& json, const std::map<std::string, std::string>& ids,
+                      std::map<std::string, std::string>& outcomes) {
+    const nlohmann::json records = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (!records.is_array()) return;
+    for (const nlohmann::json& r : records) {
+        const std::string id = r.value("originalMessageId", "");
+        if (ids.contains(id)) outcomes[id] = r.value("statusCode", "");
+    }
+}
+
+// A service sends two messages asking for full feedback; the device completes one and rejects
+// the other; the feedback says Success and Rejected for exactly those.
+Status c2d_settled_with_feedback(hub::server::RealEnv& env, const Options& options) {
+    const std::string stamp = std::to_string(env.utc_now_ms());
+    const std::map<std::string, std::string> expected = {
+        {"hubconform-complete-" + stamp, "Success"}, {"hubconform-reject-" + stamp, "Rejected"}};
+    AmqpDeviceClient device(env, client_config(options));
+    std::map<std::string, int> deliveries;
+    device.on_c2d = [&](const conformance::ReceivedC2d& m) {
+        ++deliveries[m.message_id];
+        return expected.contains(m.message_id) && expected.at(m.message_id) == "Rejected"
+                   ? conformance::C2dOutcome::reject
+                   : conformance::C2dOutcome::complete;
+    };
+    AmqpServiceClient service(env, service_config(options));
+    Status failure;
+    std::map<std::string, std::string> outcomes;
+    service.on_sent = [&](const std::string& id, const Status& s) {
+        if (!s.ok()) failure = Status(s.code(), "the hub refused C2D " + id + ": " + s.message());
+    };
+    service.on_failed = [&](const Status& s) {
+        failure = s;
+        env.stop();
+    };
+    service.on_feedback = [&](const std::string& json) {
+        collect_feedback(json, expected, outcomes);
+        if (outcomes.size() == expected.size()) env.stop();
+    };
+    device.start();
+    service.start();
+    for (const auto& [id, status] : expected) {
+        service.send({options.target.device_id, id, hub::Bytes(id.begin(), id.end()), "full"});
+    }
+    Status run = env.run_for(Duration::seconds(options.timeout_s));
+    device.stop();
+    service.stop();
+    if (!run.ok()) return run;
+    if (!failure.ok()) return failure;
+    for (const auto& [id, status] : expected) {
+        if (!deliveries.contains(id)) return Status(hub::Code::unavailable, id + " never reached the device");
+        if (!outcomes.contains(id)) {
+            return Status(hub::Code::unavailable, "no feedback for " + id + " within " +
+                                                      std::to_string(options.timeout_s) + " s");
+        }
+        if (outcomes.at(id) != status) {
+            return Status(hub::Code::internal, "feedback for " + id + " says " + outcomes.at(id) +
+                                                   ", expected " + status);
+        }
+    }
+    return Status();
+}
+
 const std::vector<Case>& cases() {
     static const std::vector<Case> all = {
-        {"d2c.accepted", "D2C messages over AMQP are all accepted", d2c_accepted},
-        {"auth.wrong-key-refused", "a token signed with a wrong key is refused",
+        {"d2c.accepted", "D2C messages over AMQP are all accepted", false, d2c_accepted},
+        {"auth.wrong-key-refused", "a token signed with a wrong key is refused", false,
          d2c_wrong_key_refused},
+        {"c2d.settled-with-feedback",
+         "C2D completed and rejected by the device yield Success and Rejected feedback", true,
+         c2d_settled_with_feedback},
     };
     return all;
 }
@@ -145,6 +234,10 @@ int run_cases(const Options& options) {
         if (!env.ok()) {
             std::fprintf(stderr, "hubconform: %s\n", env.status().to_string().c_str());
             return 2;
+        }
+        if (c.needs_service && !options.service) {
+            std::printf("[ SKIP ] %s: needs --service-connection-string\n", c.name);
+            continue;
         }
         std::printf("[ RUN  ] %s: %s\n", c.name, c.what);
         std::fflush(stdout);
@@ -178,6 +271,10 @@ int main(int argc, char** argv) {
         const std::string value = argv[++i];
         if (arg == "--connection-string") {
             connection_string = value;
+        } else if (arg == "--service-connection-string") {
+            auto service = conformance::parse_service_connection_string(value);
+            if (!service.ok()) return usage_error(service.status().message());
+            options.service = *service;
         } else if (arg == "--ca") {
             options.ca_path = value;
         } else if (arg == "--filter") {

@@ -1,12 +1,16 @@
 // Records seed inputs for amqp_connection_fuzz: a simulated device client (our conformance
 // client) opens a connection to the hub, does CBS and sends messages; the bytes it writes are
-// saved in the fuzz target's chunk format, one file per session variant.
+// saved in the fuzz target's chunk format, one file per session variant. The sasl-* sessions
+// come from a scriptable Proton peer that logs in with a SASL mechanism first (PLAIN with a
+// device token, a PLAIN token the hub refuses, MSSBCBS then CBS).
 // Usage: record_corpus OUTPUT_DIR
 #include <cstdio>
 #include <fstream>
 #include <string>
 
 #include "conformance/amqp_device_client.hpp"
+#include "hub/amqp/amqp_test_peer.hpp"
+#include "hub/auth/sas.hpp"
 #include "fuzz/hub_world.hpp"
 
 namespace {
@@ -51,6 +55,52 @@ std::vector<hub::Bytes> record_session(uint32_t messages, const std::string& key
     return writes;
 }
 
+// A SASL login, then `messages` D2C messages on dev1's link (after a put-token if `cbs`), then
+// a close unless `stay` (the session then ends while the connection is open).
+std::vector<hub::Bytes> record_sasl_session(const hub::amqp::PeerSasl& sasl, bool cbs,
+                                            uint32_t messages, bool stay = false) {
+    fuzz::HubWorld world;
+    HUB_ASSERT(world.server->listen(fuzz::kHubAddress).ok());
+    std::vector<hub::Bytes> writes;
+    world.net.set_tap([&](uint64_t, int side, hub::ByteView bytes) {
+        if (side == 0) writes.emplace_back(bytes.begin(), bytes.end());
+    });
+    simnet::SimNode device(world.sim, world.net, "device");
+    std::unique_ptr<hub::amqp::AmqpTestPeer> peer;
+    device.network().connect(fuzz::kHubAddress, [&](hub::Result<std::unique_ptr<hub::Stream>> s) {
+        HUB_ASSERT(s.ok());
+        peer = std::make_unique<hub::amqp::AmqpTestPeer>(device, std::move(*s));
+        peer->start(sasl);
+    });
+    world.run_for(hub::Duration::millis(500));
+    HUB_ASSERT(peer != nullptr);
+    const std::string address = std::string("/devices/") + fuzz::kDeviceId + "/messages/events";
+    if (peer->opened) {
+        if (cbs) {
+            const std::string sr = hub::auth::url_encode_strict(
+                std::string(fuzz::kHubHostName) + "/devices/" + fuzz::kDeviceId);
+            peer->put_token(sr, hub::auth::make_sas_token(sr, fuzz::kDeviceKey,
+                                                          device.utc_now_ms() / 1000 + 3600));
+            world.run_for(hub::Duration::millis(300));
+        }
+        peer->open_sender(address);
+        for (uint32_t i = 0; i < messages; ++i) peer->send(address, "m" + std::to_string(i), "x");
+        world.run_for(hub::Duration::seconds(1));
+        if (!stay) peer->close();
+    }
+    world.run_for(hub::Duration::seconds(1));
+    peer.reset();
+    return writes;
+}
+
+std::string plain_login(const std::string& user, const std::string& key, int64_t utc_s,
+                        int64_t ttl_s = 3600) {
+    const std::string sr = hub::auth::url_encode_strict(std::string(fuzz::kHubHostName) +
+                                                        "/devices/" + fuzz::kDeviceId);
+    return std::string(1, '\0') + user + std::string(1, '\0') +
+           hub::auth::make_sas_token(sr, key, utc_s + ttl_s);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,18 +110,43 @@ int main(int argc, char** argv) {
     }
     const std::string dir = argv[1];
     const std::string wrong_key = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    const int64_t utc_s = [] {  // the hub world's clock at the start, the same on every run
+        fuzz::HubWorld world;
+        return world.node.utc_now_ms() / 1000;
+    }();
     const struct {
         const char* name;
         std::vector<hub::Bytes> writes;
         bool pause;
+        int trailing_pauses = 0;  // 100 ms of virtual time each, after the last write
     } sessions[] = {
         {"d2c-3-messages", record_session(3, fuzz::kDeviceKey), true},
         {"d2c-3-messages-no-pauses", record_session(3, fuzz::kDeviceKey), false},
         {"cbs-wrong-key", record_session(1, wrong_key), true},
+        {"sasl-plain-device-d2c",
+         record_sasl_session({"PLAIN", plain_login("dev1@sas.hub", fuzz::kDeviceKey, utc_s)},
+                             false, 2),
+         true},
+        {"sasl-plain-wrong-key",
+         record_sasl_session({"PLAIN", plain_login("dev1@sas.hub", wrong_key, utc_s)}, false, 1),
+         true},
+        {"sasl-plain-dps",
+         record_sasl_session({"PLAIN", plain_login("0ne00000001/registrations/dev1",
+                                                   fuzz::kDeviceKey, utc_s)},
+                             false, 1),
+         true},
+        {"sasl-mssbcbs-then-cbs", record_sasl_session({"MSSBCBS", ""}, true, 1), true},
+        // A 5 s token (outlasting the recording) and no renewal: the trailing pauses (6 s) let
+        // it lapse mid-connection when replayed.
+        {"sasl-plain-token-expires",
+         record_sasl_session({"PLAIN", plain_login("dev1@sas.hub", fuzz::kDeviceKey, utc_s, 5)},
+                             false, 1, /*stay=*/true),
+         true, 60},
     };
     for (const auto& s : sessions) {
         const std::string path = dir + "/" + s.name;
-        std::ofstream(path, std::ios::binary) << to_fuzz_input(s.writes, s.pause);
+        std::ofstream(path, std::ios::binary)
+            << to_fuzz_input(s.writes, s.pause) + std::string(s.trailing_pauses, '\0');
         std::printf("record_corpus: wrote %s (%zu writes)\n", path.c_str(), s.writes.size());
     }
     return 0;

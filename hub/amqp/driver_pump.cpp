@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include <proton/condition.h>
 #include <proton/error_condition.hpp>
+#include <proton/transport.h>
 #include <proton/transport.hpp>
+
+#include "hub/amqp/proton_raw.hpp"
 
 namespace hub::amqp {
 
@@ -24,13 +28,17 @@ DriverPump::~DriverPump() {
     stream_.reset();  // no stream callback can reach us after this
 }
 
-void DriverPump::accept(const proton::connection_options& options) {
+void DriverPump::accept(const proton::connection_options& options,
+                        const std::function<void(proton::transport)>& before_input) {
     driver_.accept(options);
+    if (before_input) before_input(driver_.transport());
     start();
 }
 
-void DriverPump::connect(const proton::connection_options& options) {
+void DriverPump::connect(const proton::connection_options& options,
+                         const std::function<void(proton::transport)>& before_input) {
     driver_.connect(options);
+    if (before_input) before_input(driver_.transport());
     start();
 }
 
@@ -43,6 +51,14 @@ void DriverPump::start() {
 void DriverPump::on_bytes(ByteView bytes) {
     if (finished_) {
         return;
+    }
+    if (input_guard_) {
+        if (Status refused = input_guard_(bytes); !refused.ok()) {
+            driver_.disconnected(
+                proton::error_condition("amqp:connection:framing-error", refused.message()));
+            process();
+            return;
+        }
     }
     size_t pos = 0;
     while (pos < bytes.size()) {
@@ -119,9 +135,20 @@ bool DriverPump::dispatch_and_flush() {
             driver_.read_close();
             driver_.write_close();
             active = driver_.dispatch();
+        } else if (active && output_failed()) {
+            // The transport failed (a SASL outcome other than ok, a framing error) and wrote
+            // its last bytes: nothing more will be read or written, but Proton would wait for
+            // the peer to drop the socket while the peer, failed the same way, waits for us.
+            driver_.read_close();
+            active = driver_.dispatch();
         }
     } while (process_again_ && active);
     return active;
+}
+
+bool DriverPump::output_failed() {
+    pn_transport_t* t = raw(driver_.transport());
+    return pn_transport_head_closed(t) && pn_condition_is_set(pn_transport_condition(t));
 }
 
 void DriverPump::flush_output() {

@@ -22,6 +22,7 @@
 #include <proton/connection.hpp>
 #include <proton/connection_options.hpp>
 #include <proton/io/connection_driver.hpp>
+#include <proton/transport.hpp>
 
 #include "hub/env/env.hpp"
 
@@ -37,13 +38,20 @@ class DriverPump {
     DriverPump(const DriverPump&) = delete;
     DriverPump& operator=(const DriverPump&) = delete;
 
-    // Serve as the listening side.
-    void accept(const proton::connection_options& options);
-    // Open as the connecting side.
-    void connect(const proton::connection_options& options);
+    // Serve as the listening side. `before_input` runs once the transport is configured and
+    // before any byte is read (to install a SASL plug-in on it).
+    void accept(const proton::connection_options& options,
+                const std::function<void(proton::transport)>& before_input = {});
+    // Open as the connecting side (`before_input` as for accept).
+    void connect(const proton::connection_options& options,
+                 const std::function<void(proton::transport)>& before_input = {});
+    // Sees every chunk of input before Proton does; a non-ok Status fails the connection
+    // (amqp:connection:framing-error) and the chunk is dropped. Set before accept/connect.
+    void set_input_guard(std::function<Status(ByteView)> guard) { input_guard_ = std::move(guard); }
     // Dispatches pending events, writes pending output, re-arms the tick timer.
     void process();
     proton::connection connection() { return driver_.connection(); }
+    proton::transport transport() { return driver_.transport(); }
     bool finished() const { return finished_; }
     std::string peer() const { return stream_ ? stream_->peer() : std::string(); }
 
@@ -53,6 +61,7 @@ class DriverPump {
     void on_stream_closed(const Status& status);
     bool dispatch_and_flush();  // false when the driver is finished
     void flush_output();
+    bool output_failed();  // the transport failed and its output is closed and written
     void arm_tick();
     void finish(const Status& status);
 
@@ -60,6 +69,7 @@ class DriverPump {
     proton::io::connection_driver driver_;
     std::unique_ptr<Stream> stream_;
     Finished on_finished_;
+    std::function<Status(ByteView)> input_guard_;
     TimerId tick_timer_ = 0;
     int64_t tick_deadline_ms_ = 0;
     bool in_process_ = false;

@@ -41,7 +41,8 @@ HubConnection::HubConnection(Env& env, Hub& hub, std::unique_ptr<Stream> stream,
                              std::function<void(const std::string&)> on_device_proven)
     : env_(env), hub_(hub), id_(id), name_("amqp#" + std::to_string(id)),
       on_device_proven_(std::move(on_device_proven)),
-      self_(std::make_shared<HubConnection*>(this)) {
+      self_(std::make_shared<HubConnection*>(this)),
+      sasl_([this](const SaslInit& init) { return on_sasl_init(init); }) {
     pump_ = std::make_unique<DriverPump>(
         env, std::move(stream), "iothub",
         [this, on_finished = std::move(on_finished)](const Status& status) {
@@ -52,6 +53,7 @@ HubConnection::HubConnection(Env& env, Hub& hub, std::unique_ptr<Stream> stream,
 }
 
 HubConnection::~HubConnection() {
+    env_.cancel(expiry_timer_);
     report_disconnects(Status(Code::unavailable, "the hub closed the connection"));
     for (const auto& [log, listener] : log_listeners_) {
         log->remove_commit_listener(listener);
@@ -59,6 +61,7 @@ HubConnection::~HubConnection() {
     *self_ = nullptr;
     // Proton handles go while the driver still exists.
     awaiting_durable_.clear();
+    awaiting_settlement_.clear();
     readers_.clear();
     devicebound_.clear();
     feedback_links_.clear();
@@ -71,15 +74,17 @@ void HubConnection::start() {
     proton::connection_options options;
     options.handler(*this);
     // Proton detects whether the client starts with a SASL header; the Azure device SDKs
-    // send none and authenticate through CBS. ANONYMOUS and PLAIN are offered for the rest.
+    // send none and authenticate through CBS. The rest get our mechanisms (SaslServer).
+    // PLAIN is not "insecure" here: iothubd speaks only TLS (and the simulator has no wire).
     options.sasl_enabled(true);
     options.sasl_allow_insecure_mechs(true);
-    options.sasl_allowed_mechs("ANONYMOUS PLAIN");
+    options.sasl_allowed_mechs(SaslServer::kMechanisms);
     options.container_id("iothub");
     options.max_frame_size(kFrameBytesMax);
     options.max_sessions(kSessionsMax);
     options.idle_timeout(proton::duration(kIdleTimeoutMs));
-    pump_->accept(options);
+    pump_->set_input_guard([this](ByteView bytes) { return frame_guard_.scan(bytes); });
+    pump_->accept(options, [this](proton::transport t) { sasl_.install(t); });
 }
 
 void HubConnection::trace(std::string_view kind, const std::string& detail) {
@@ -118,48 +123,34 @@ void HubConnection::on_error(const proton::error_condition& error) {
     trace("amqp.error", error.name() + ": " + error.description());
 }
 
-bool HubConnection::authorized(const std::string& device_id) const {
-    auto it = token_expiry_s_.find(device_id);
-    return it != token_expiry_s_.end() && env_.utc_now_ms() / 1000 < it->second;
+// Proton 0.37's connection::senders()/receivers() stop after the first link: their iterator
+// compares each link's session with a null session. Going session by session works.
+std::vector<proton::sender> HubConnection::all_senders() {
+    std::vector<proton::sender> out;
+    for (proton::session s : pump_->connection().sessions()) {
+        for (proton::sender l : s.senders()) out.push_back(l);
+    }
+    return out;
 }
 
-void HubConnection::evict(const std::string& device_id) {
-    if (token_expiry_s_.erase(device_id) == 0) return;
-    trace("amqp.evict", device_id + " ConnectionForcefullyClosedOnNewConnection");
-    const proton::error_condition why("amqp:link:detach-forced",
-                                      "ConnectionForcefullyClosedOnNewConnection (400027): "
-                                      "a new connection for device " + device_id);
-    if (token_expiry_s_.empty() && service_expiry_s_ == 0) {
-        pump_->connection().close(why);  // a device's own connection: it goes entirely
-    } else {
-        for (proton::sender s : pump_->connection().senders()) {
-            if (s.source().address().starts_with("/devices/" + device_id + "/")) s.close(why);
-        }
-        for (proton::receiver r : pump_->connection().receivers()) {
-            if (r.target().address().starts_with("/devices/" + device_id + "/")) r.close(why);
-        }
+std::vector<proton::receiver> HubConnection::all_receivers() {
+    std::vector<proton::receiver> out;
+    for (proton::session s : pump_->connection().sessions()) {
+        for (proton::receiver l : s.receivers()) out.push_back(l);
     }
-    devicebound_.erase(device_id);
-    if (connected_devices_.erase(device_id) > 0) {
-        hub_.monitor().device_disconnected(device_id, "ConnectionForcefullyClosedOnNewConnection");
-    }
-    pump_->process();
+    return out;
 }
 
 bool HubConnection::link_limit_reached(proton::link& l) {
     size_t open = 0;
-    for (proton::sender s : pump_->connection().senders()) open += s.active() ? 1 : 0;
-    for (proton::receiver r : pump_->connection().receivers()) open += r.active() ? 1 : 0;
+    for (proton::sender s : all_senders()) open += s.active() ? 1 : 0;
+    for (proton::receiver r : all_receivers()) open += r.active() ? 1 : 0;
     if (open < kLinksPerConnectionMax) return false;
     trace("amqp.attach.refused", "link limit");
     l.close(proton::error_condition("amqp:resource-limit-exceeded",
                                     "at most " + std::to_string(kLinksPerConnectionMax) +
                                         " links per connection"));
     return true;
-}
-
-bool HubConnection::service_authorized() const {
-    return env_.utc_now_ms() / 1000 < service_expiry_s_;
 }
 
 }  // namespace hub::amqp

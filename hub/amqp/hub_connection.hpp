@@ -1,11 +1,21 @@
 // HubConnection: the hub's side of one AMQP connection (a Proton messaging_handler).
 //
-// It accepts the connection (with or without a SASL layer) and serves:
+// It accepts the connection with no SASL layer (the Azure Node SDKs) or with SASL ANONYMOUS,
+// MSSBCBS, PLAIN or EXTERNAL (SaslServer). ANONYMOUS and MSSBCBS succeed and leave
+// authentication to CBS. PLAIN carries a SAS token (sasl_login.hpp): a device or policy login
+// proves that identity exactly as a put-token would, with the same expiry; a DPS registration
+// login is recorded unverified (dps_login()) for a DPS link to check; a bad token fails SASL
+// (outcome auth) and closes the connection. EXTERNAL is refused: there is no transport identity.
+// Every proven identity lapses when its token expires unless a put-token on `$cbs` renewed it:
+// its links are detached with amqp:unauthorized-access (the connection is closed if it has no
+// other identity) and the monitor reports the device disconnected.
+// It serves:
 //  - CBS on `$cbs`: put-token with a device token (that device's links) or a policy token
 //    (service links), answered status-code 200 or 401, correlation id = the request's id;
 //  - D2C links `/devices/{id}/messages/events` for proven devices: a transfer is settled
-//    `accepted` only after the hub's log made it durable, `rejected` if the token expired or
-//    the log refused it;
+//    `accepted` only after the hub's log made it durable, else `rejected` with the condition
+//    the SDKs translate (amqp_errors.hpp: too large, device gone, store failure); module
+//    links `/devices/{d}/modules/{m}/...` are amqp:not-found (the registry has no modules);
 //  - C2D: the device's receiver on `/devices/{id}/messages/devicebound` gets its queued
 //    messages under a lock; accepted/rejected/released/modified complete/reject/abandon/abandon
 //    them. A service sender on `/messages/devicebound` enqueues (accepted once durable), and a
@@ -24,16 +34,23 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <proton/delivery.hpp>
 #include <proton/message.hpp>
 #include <proton/messaging_handler.hpp>
+#include <proton/receiver.hpp>
 #include <proton/sender.hpp>
+#include <proton/tracker.hpp>
 
 #include "hub/amqp/driver_pump.hpp"
 #include "hub/amqp/eventhub.hpp"
+#include "hub/amqp/sasl_frame_guard.hpp"
+#include "hub/amqp/sasl_server.hpp"
+#include "hub/core/access.hpp"
 #include "hub/core/hub.hpp"
 
 namespace hub::amqp {
@@ -53,6 +70,15 @@ constexpr size_t kLinksPerConnectionMax = 2048;
 constexpr int64_t kIdleTimeoutMs = 240 * 1000;
 // The connection-monitoring stream's Event Hubs entity is the hub's name with this suffix.
 inline constexpr const char* kMonitorEntitySuffix = "-monitor";
+
+// A DPS registration that logged in with SASL PLAIN ({idScope}/registrations/{id}). The token
+// is kept as sent, NOT verified: DPS tokens are signed with enrollment keys the hub's registry
+// does not hold, so the DPS link built on this connection must verify it before serving.
+struct DpsLogin {
+    std::string id_scope;
+    std::string registration_id;
+    std::string token;
+};
 
 class HubConnection : public proton::messaging_handler {
   public:
@@ -74,6 +100,7 @@ class HubConnection : public proton::messaging_handler {
     bool has_device(const std::string& device_id) const {
         return token_expiry_s_.contains(device_id);
     }
+    const std::optional<DpsLogin>& dps_login() const { return dps_login_; }
 
     void on_connection_open(proton::connection& c) override;
     void on_session_open(proton::session& s) override;
@@ -108,9 +135,19 @@ class HubConnection : public proton::messaging_handler {
     };
     enum class Settle { complete, reject, abandon };
 
+    SaslVerdict on_sasl_init(const SaslInit& init);
+    SaslVerdict plain_login(std::string_view response);
+    // Authorises a proven identity on this connection (CBS put-token or SASL PLAIN).
+    // Errors: unauthorized (a policy without ServiceConnect).
+    Status prove(const Principal& who);
+    void arm_expiry_timer();
+    void on_tokens_expired();
+    void close_device_links(const std::string& device_id, const proton::error_condition& why);
+    void close_service_links(const proton::error_condition& why);
     void handle_put_token(proton::delivery& d, const proton::message& m);
     void handle_d2c(proton::delivery& d, proton::message& m, const std::string& device_id);
-    void on_durable(uint64_t ticket, bool ok);
+    bool open_d2c_receiver(proton::receiver& r, const std::string& address);
+    void on_durable(uint64_t ticket, const Status& status);
     void open_partition_reader(proton::sender& s, const PartitionAddress& address);
     void pump_readers();
     void open_devicebound(proton::sender& s, const std::string& device_id);
@@ -119,6 +156,8 @@ class HubConnection : public proton::messaging_handler {
     void pump_feedback(proton::sender& link);
     void send_locked(proton::sender& link, proton::message m, Outstanding lock);
     void settle(proton::tracker& t, Settle how);
+    void on_settled(uint64_t ticket, const std::string& kind, const std::string& device_id,
+                    const Status& status);
     void handle_c2d_send(proton::delivery& d, proton::message& m);
     bool authorized(const std::string& device_id) const;
     bool service_authorized() const;
@@ -130,6 +169,8 @@ class HubConnection : public proton::messaging_handler {
     // connection-monitoring events. nullptr for anything else.
     D2cLog* stream_for(const std::string& name);
     bool link_limit_reached(proton::link& l);
+    std::vector<proton::sender> all_senders();
+    std::vector<proton::receiver> all_receivers();
 
     Env& env_;
     Hub& hub_;
@@ -139,6 +180,10 @@ class HubConnection : public proton::messaging_handler {
     std::map<std::string, int64_t> token_expiry_s_;
     int64_t service_expiry_s_ = 0;  // a policy with ServiceConnect, until then
     std::set<std::string> connected_devices_;
+    std::optional<DpsLogin> dps_login_;
+    // One timer for the earliest token expiry (Unix seconds) among the identities above.
+    TimerId expiry_timer_ = 0;
+    int64_t expiry_timer_at_s_ = 0;
     std::function<void(const std::string&)> on_device_proven_;
     ReplyLink cbs_;
     ReplyLink management_;
@@ -150,10 +195,15 @@ class HubConnection : public proton::messaging_handler {
     std::map<D2cLog*, uint64_t> log_listeners_;  // log -> our commit listener on it
     // Whether this connection still exists, for callbacks that may outlive it.
     std::shared_ptr<HubConnection*> self_;
+    // Before the pump: Proton holds pointers into it until the transport is freed.
+    SaslServer sasl_;
+    SaslFrameGuard frame_guard_;
     std::unique_ptr<DriverPump> pump_;
     // D2C deliveries waiting for their durable write, by ticket. Declared after the pump so
     // they are released while the driver still exists.
     std::map<uint64_t, proton::delivery> awaiting_durable_;
+    // C2D/feedback deliveries the receiver left unsettled, waiting for the queue's answer.
+    std::map<uint64_t, proton::tracker> awaiting_settlement_;
     uint64_t next_ticket_ = 0;
 };
 

@@ -13,6 +13,7 @@
 #include <proton/tracker.hpp>
 #include <proton/types.hpp>
 
+#include "hub/amqp/amqp_errors.hpp"
 #include "hub/amqp/hub_connection.hpp"
 #include "hub/auth/sas.hpp"
 
@@ -170,10 +171,16 @@ void HubConnection::settle(proton::tracker& t, Settle how) {
     if (it == outstanding_.end()) return;  // a CBS, management or event delivery
     const Outstanding lock = std::move(it->second);
     outstanding_.erase(it);
+    // A receiver in rcv-settle-mode second leaves its outcome unsettled and waits for ours: it
+    // then learns whether the settlement held (or com.microsoft:message-lock-lost).
+    const uint64_t ticket = next_ticket_++;
+    if (!t.settled()) awaiting_settlement_.emplace(ticket, t);
     const char* names[] = {"complete", "reject", "abandon"};
-    const std::string what = names[static_cast<int>(how)];
-    auto done = [this, what, lock](Status s) {
-        env_.trace("c2d." + what, lock.device_id + " " + s.to_string());
+    std::weak_ptr<HubConnection*> weak = self_;
+    auto done = [weak, ticket, what = std::string(names[static_cast<int>(how)]),
+                 device_id = lock.device_id](Status s) {
+        std::shared_ptr<HubConnection*> self = weak.lock();
+        if (self && *self) (*self)->on_settled(ticket, "c2d." + what, device_id, s);
     };
     if (lock.device_id.empty()) {
         FeedbackQueue& q = hub_.c2d().feedback();
@@ -188,18 +195,41 @@ void HubConnection::settle(proton::tracker& t, Settle how) {
                             : q.abandon(lock.device_id, lock.lock_token, done);
 }
 
+void HubConnection::on_settled(uint64_t ticket, const std::string& kind,
+                               const std::string& device_id, const Status& status) {
+    env_.trace(kind, device_id + " " + status.to_string());
+    auto it = awaiting_settlement_.find(ticket);
+    if (it == awaiting_settlement_.end()) return;  // the receiver settled first: nothing to tell
+    proton::tracker t = it->second;
+    awaiting_settlement_.erase(it);
+    if (!t.sender().active()) return;  // the link went: its deliveries went with it
+    // The queues report a lapsed or unknown lock as not_found "message-lock-lost: ...".
+    const proton::error_condition why =
+        status.ok() ? proton::error_condition()
+        : status.code() == Code::not_found ? proton::error_condition(kMessageLockLost, status.message())
+                                           : error_for(status);
+    settle_tracker(t, why);
+    pump_->process();
+}
+
 void HubConnection::handle_c2d_send(proton::delivery& d, proton::message& m) {
     if (!service_authorized()) {
-        d.reject();
-        return;
+        return reject_delivery(d, proton::error_condition(kUnauthorizedAccess, "no service token"));
     }
     Result<std::pair<std::string, C2dMessage>> parsed = c2d_from_amqp(m);
-    const Device* device = parsed.ok() ? hub_.registry().find(parsed->first) : nullptr;
+    if (!parsed.ok()) return reject_delivery(d, error_for(parsed.status()));
+    const Device* device = hub_.registry().find(parsed->first);
     if (device == nullptr || !device->enabled()) {
-        trace("c2d.refused", parsed.ok() ? "DeviceNotFound " + parsed->first
-                                         : parsed.status().to_string());
-        d.reject();
-        return;
+        trace("c2d.refused", "DeviceNotFound " + parsed->first);
+        return reject_delivery(d, proton::error_condition(
+                                      kNotFound, "DeviceNotFound: " + parsed->first +
+                                                     (device ? " is disabled" : " is not registered")));
+    }
+    if (c2d_message_size_bytes(parsed->second) > kC2dMessageBytesMax) {
+        return reject_delivery(d, proton::error_condition(
+                                      kMessageSizeExceeded,
+                                      "C2D messages are at most " +
+                                          std::to_string(kC2dMessageBytesMax) + " bytes"));
     }
     const uint64_t ticket = next_ticket_++;
     awaiting_durable_.emplace(ticket, d);
@@ -207,7 +237,7 @@ void HubConnection::handle_c2d_send(proton::delivery& d, proton::message& m) {
     hub_.c2d().enqueue(parsed->first, device->generation_id, std::move(parsed->second),
                        [weak, ticket](Result<uint64_t> result) {
                            std::shared_ptr<HubConnection*> self = weak.lock();
-                           if (self && *self) (*self)->on_durable(ticket, result.ok());
+                           if (self && *self) (*self)->on_durable(ticket, result.status());
                        });
 }
 

@@ -11,6 +11,7 @@
 #include <proton/target.hpp>
 #include <proton/types.hpp>
 
+#include "hub/amqp/amqp_errors.hpp"
 #include "hub/amqp/hub_connection.hpp"
 #include "hub/auth/sas.hpp"
 #include "hub/core/access.hpp"
@@ -40,6 +41,21 @@ std::string devicebound_device_of(const std::string& address) {
 
 std::string d2c_device_of(const std::string& address) {
     return device_in(address, "/messages/events");
+}
+
+// "/devices/{d}/modules/{m}/..." (module identities' links, reference §1.6).
+bool is_module_address(const std::string& address) {
+    static constexpr std::string_view kPrefix = "/devices/";
+    if (!address.starts_with(kPrefix)) return false;
+    const size_t slash = address.find('/', kPrefix.size());
+    return slash != std::string::npos && address.compare(slash, 9, "/modules/") == 0;
+}
+
+// The registry has no module identities (only devices), so no module token can be proven and
+// no module link can exist: refuse it as an unknown node, saying why.
+proton::error_condition no_modules(const std::string& address) {
+    return proton::error_condition(kNotFound, "no such node: " + address +
+                                                  " (this hub has no module identities)");
 }
 
 bool is_management(const std::string& address) {
@@ -94,22 +110,31 @@ void HubConnection::on_receiver_open(proton::receiver& r) {
         return;
     }
     if (address != "$cbs" && !is_management(address) && address != kServiceC2dAddress) {
-        const std::string device = d2c_device_of(address);
-        if (device.empty()) {
-            trace("amqp.attach.refused", address);
-            r.close(proton::error_condition("amqp:not-found", "no such node: " + address));
-            return;
-        }
-        if (!authorized(device)) {
-            trace("amqp.attach.unauthorized", address);
-            r.close(proton::error_condition("amqp:unauthorized-access",
-                                            "no valid token for device " + device));
-            return;
-        }
-        mark_connected(device);
+        if (!open_d2c_receiver(r, address)) return;
     }
     trace("amqp.attach", "receiver " + address);
     r.open(proton::receiver_options().auto_accept(false).credit_window(kD2cCreditWindow));
+}
+
+// A D2C link: the device's token must be proven here and the device still registered.
+bool HubConnection::open_d2c_receiver(proton::receiver& r, const std::string& address) {
+    const auto refuse = [&](const proton::error_condition& why) {
+        trace("amqp.attach.refused", address + " " + why.name());
+        r.close(why);
+        return false;
+    };
+    if (is_module_address(address)) return refuse(no_modules(address));
+    const std::string device = d2c_device_of(address);
+    if (device.empty()) return refuse(proton::error_condition(kNotFound, "no such node: " + address));
+    if (!authorized(device)) {
+        return refuse(proton::error_condition(kUnauthorizedAccess,
+                                              "no valid token for device " + device));
+    }
+    if (hub_.registry().find(device) == nullptr) {
+        return refuse(proton::error_condition(kNotFound, "device " + device + " is not registered"));
+    }
+    mark_connected(device);
+    return true;
 }
 
 void HubConnection::on_sender_open(proton::sender& s) {
@@ -133,7 +158,9 @@ void HubConnection::on_sender_open(proton::sender& s) {
         open_feedback(s);
         return;
     }
-    s.close(proton::error_condition("amqp:not-found", "no such node: " + address));
+    s.close(is_module_address(address)
+                ? no_modules(address)
+                : proton::error_condition(kNotFound, "no such node: " + address));
 }
 
 void HubConnection::open_partition_reader(proton::sender& s, const PartitionAddress& address) {
@@ -238,33 +265,6 @@ void HubConnection::on_message(proton::delivery& d, proton::message& m) {
     }
 }
 
-void HubConnection::handle_put_token(proton::delivery& d, const proton::message& m) {
-    Status status(Code::invalid_argument, "not a put-token request");
-    if (string_property(m, "operation") == "put-token" && m.body().type() == proton::STRING) {
-        Result<Principal> who = authenticate(hub_.registry(), hub_.config().host_name,
-                                             proton::get<std::string>(m.body()),
-                                             env_.utc_now_ms() / 1000);
-        status = who.status();
-        if (who.ok() && who->kind == Principal::Kind::device) {
-            const bool is_new = !token_expiry_s_.contains(who->name);
-            token_expiry_s_[who->name] = who->expiry_s;
-            if (is_new && on_device_proven_) on_device_proven_(who->name);
-        } else if (who.ok() && who->may(kServiceConnect)) {
-            service_expiry_s_ = std::max(service_expiry_s_, who->expiry_s);
-        } else if (who.ok()) {
-            status = Status(Code::unauthorized, "policy " + who->name + " lacks ServiceConnect");
-        }
-        trace("cbs.put-token", (who.ok() ? who->name : std::string("?")) + " " + status.to_string());
-        if (!status.ok()) {
-            hub_.monitor().connection_error(
-                device_named_by(proton::get<std::string>(m.body()), hub_.config().host_name),
-                status.to_string());
-        }
-    }
-    d.accept();
-    cbs_.send(status_reply(m, status));
-}
-
 }  // namespace hub::amqp
 
 namespace hub::amqp {
@@ -273,8 +273,13 @@ void HubConnection::handle_d2c(proton::delivery& d, proton::message& m,
                                const std::string& device_id) {
     if (!authorized(device_id)) {
         trace("d2c.unauthorized", device_id);
-        d.reject();
-        return;
+        return reject_delivery(d, proton::error_condition(
+                                      kUnauthorizedAccess, "no valid token for device " + device_id));
+    }
+    const Device* device = hub_.registry().find(device_id);
+    if (device == nullptr) {
+        return reject_delivery(
+            d, proton::error_condition(kNotFound, "device " + device_id + " is not registered"));
     }
     D2cMessage message;
     message.device_id = device_id;
@@ -287,10 +292,15 @@ void HubConnection::handle_d2c(proton::delivery& d, proton::message& m,
         const std::string text = proton::get<std::string>(body);
         message.body.assign(text.begin(), text.end());
     }
-    message.properties = application_properties(m);
-    if (const Device* device = hub_.registry().find(device_id)) {
-        message.generation_id = device->generation_id;
+    if (message.body.size() > kD2cMessageBytesMax) {
+        trace("d2c.too-large", device_id + " " + std::to_string(message.body.size()));
+        return reject_delivery(d, proton::error_condition(
+                                      kMessageSizeExceeded,
+                                      "D2C messages are at most " +
+                                          std::to_string(kD2cMessageBytesMax) + " bytes"));
     }
+    message.properties = application_properties(m);
+    message.generation_id = device->generation_id;
     hub_.registry().touch(device_id, env_.utc_now_ms());
     const uint64_t ticket = next_ticket_++;
     awaiting_durable_.emplace(ticket, d);
@@ -298,22 +308,40 @@ void HubConnection::handle_d2c(proton::delivery& d, proton::message& m,
     hub_.d2c().append(std::move(message), [weak, ticket](Result<EventPosition> result) {
         std::shared_ptr<HubConnection*> self = weak.lock();
         if (self && *self) {
-            (*self)->on_durable(ticket, result.ok());
+            (*self)->on_durable(ticket, result.status());
         }
     });
 }
 
-void HubConnection::on_durable(uint64_t ticket, bool ok) {
+void HubConnection::on_durable(uint64_t ticket, const Status& status) {
     auto it = awaiting_durable_.find(ticket);
     HUB_ASSERT(it != awaiting_durable_.end());
     proton::delivery d = it->second;
     awaiting_durable_.erase(it);
-    if (ok) {
+    if (status.ok()) {
         d.accept();
     } else {
-        d.reject();
+        trace("amqp.rejected", status.to_string());
+        reject_delivery(d, error_for(status));
     }
     pump_->process();
+}
+
+void HubConnection::handle_put_token(proton::delivery& d, const proton::message& m) {
+    Status status(Code::invalid_argument, "not a put-token request");
+    if (string_property(m, "operation") == "put-token" && m.body().type() == proton::STRING) {
+        const std::string token = proton::get<std::string>(m.body());
+        Result<Principal> who = authenticate(hub_.registry(), hub_.config().host_name, token,
+                                             env_.utc_now_ms() / 1000);
+        status = who.ok() ? prove(*who) : who.status();  // a renewal re-arms the expiry
+        trace("cbs.put-token", (who.ok() ? who->name : std::string("?")) + " " + status.to_string());
+        if (!status.ok()) {
+            hub_.monitor().connection_error(device_named_by(token, hub_.config().host_name),
+                                            status.to_string());
+        }
+    }
+    d.accept();
+    cbs_.send(status_reply(m, status));
 }
 
 }  // namespace hub::amqp

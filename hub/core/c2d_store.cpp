@@ -13,6 +13,13 @@ namespace {
 // by the 64 KB size accounting; purge lists by the queue depth; receipts by a purge.
 constexpr uint32_t kRecordPropertiesMax = 1024;
 constexpr uint32_t kRecordListMax = 4096;
+// Pending receipts per abandon record that carries them into a compacted log: one feedback
+// batch's worth, so a record stays far below kRecordPayloadBytesMax (see the static_assert in
+// the header for the size of 64 receipts).
+constexpr size_t kReceiptsPerMarkRecordMax = 64;
+static_assert(kReceiptsPerMarkRecordMax <= kRecordListMax);
+// What the sequence-number marks of a compacted log take, at most (two small records each).
+constexpr uint64_t kMarkRecordsBytes = 4 * store::record_bytes(128);
 
 }  // namespace
 
@@ -470,6 +477,10 @@ Result<std::unique_ptr<C2dStore>> C2dStore::open(Env& env, C2dStoreConfig config
                                                  std::vector<C2dRecord>* records) {
     HUB_ASSERT(records != nullptr && records->empty());
     std::unique_ptr<C2dStore> store(new C2dStore(env, std::move(config)));
+    Status removed = store::remove_stray_compaction(env.disk(), store->config_.file_name);
+    if (!removed.ok()) {
+        return removed;
+    }
     // A salt from the Env's Random: C2D bodies are chosen by the sender (see record_log.hpp).
     store->file_ = std::make_unique<store::RecordLog>(env.disk(), store->config_.file_name,
                                                       env.random().next_u64());
@@ -483,8 +494,10 @@ Result<std::unique_ptr<C2dStore>> C2dStore::open(Env& env, C2dStoreConfig config
             return Status(Code::corruption, store->config_.file_name + ": " +
                                                 record.status().message());
         }
+        store->index_.apply(*record, store::record_bytes(bytes.size()));
         records->push_back(std::move(*record));
     }
+    store->log_bytes_ = store->file_->size_bytes();  // the file's size, header included
     env.trace("c2d.recovered", store->config_.file_name + " records=" +
                                    std::to_string(records->size()));
     return store;
@@ -513,9 +526,13 @@ void C2dStore::write(const C2dRecord& record, Callback apply, Callback done) {
     if (failed_) {
         status = Status(Code::unavailable, "c2d store failed; restart the hub");
     } else {
-        status = file_->append(encode_c2d_record(record));
+        const Bytes encoded = encode_c2d_record(record);
+        status = file_->append(encoded);
         if (!status.ok()) {
             failed_ = true;
+        } else {
+            log_bytes_ = file_->size_bytes();
+            index_.apply(record, store::record_bytes(encoded.size()));
         }
     }
     if (!status.ok()) {
@@ -583,7 +600,214 @@ void C2dStore::finish_commit(std::vector<Pending> batch, Status status) {
             item.done(status);
         }
     }
+    maybe_compact();
     schedule_commit(env_.now());  // what arrived during the sync goes at once
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compaction
+
+namespace {
+
+uint64_t receipt_bytes(const Receipt& r) {
+    return 3 * 4 + r.original_message_id.size() + r.device_id.size() +
+           r.device_generation_id.size() + 8 + 4;
+}
+
+void forget(std::map<uint64_t, C2dLiveIndex::Live>& live, uint64_t seq, uint64_t* bytes) {
+    auto it = live.find(seq);
+    if (it != live.end()) {
+        *bytes -= it->second.record_bytes;
+        live.erase(it);
+    }
+}
+
+// A message that only carries a sequence number into a compacted log; removed right after.
+C2dRecord mark_record(C2dRecord::Op op, C2dRecord::Queue queue, std::string device_id,
+                      uint64_t seq, int64_t at_utc_ms) {
+    C2dRecord r;
+    r.op = op;
+    r.queue = queue;
+    r.device_id = std::move(device_id);
+    r.at_utc_ms = at_utc_ms;
+    r.sequence_number = seq;
+    r.outcome = Outcome::purged;
+    r.message.sequence_number = seq;
+    r.message.device_id = r.device_id;
+    return r;
+}
+
+}  // namespace
+
+void C2dLiveIndex::apply(const C2dRecord& r, uint64_t record_bytes) {
+    // Receipts first, as FeedbackQueue::replay takes them.
+    for (const Receipt& receipt : r.receipts) {
+        pending_.push_back(PendingReceipt{receipt, r.at_utc_ms});
+        pending_bytes_ += receipt_bytes(receipt);
+    }
+    std::map<uint64_t, Live>& live = live_mutable(r.queue);
+    switch (r.op) {
+        case C2dRecord::Op::enqueue: {
+            const uint64_t seq = r.message.sequence_number;
+            uint64_t& max = r.queue == C2dRecord::Queue::device ? device_seq_max_
+                                                                 : feedback_seq_max_;
+            max = std::max(max, seq);
+            forget(live, seq, &live_record_bytes_);
+            live[seq] = Live{r.device_id, r.message.delivery_count, record_bytes};
+            live_record_bytes_ += record_bytes;
+            for (uint32_t i = 0; i < r.receipts_consumed && !pending_.empty(); ++i) {
+                pending_bytes_ -= receipt_bytes(pending_.front().receipt);
+                pending_.pop_front();
+            }
+            break;
+        }
+        case C2dRecord::Op::remove: forget(live, r.sequence_number, &live_record_bytes_); break;
+        case C2dRecord::Op::abandon:
+            if (auto it = live.find(r.sequence_number); it != live.end()) {
+                it->second.delivery_count = r.delivery_count;
+            }
+            break;
+        case C2dRecord::Op::purge:
+            for (uint64_t seq : r.purged) {
+                forget(live, seq, &live_record_bytes_);
+            }
+            break;
+    }
+}
+
+uint64_t C2dLiveIndex::live_bytes() const {
+    return live_record_bytes_ + pending_bytes_ + kMarkRecordsBytes;
+}
+
+void C2dStore::maybe_compact() {
+    // A safe point: every appended record is synced and acknowledged (nothing in flight). The
+    // planted bug must keep losing unsynced records, so no compaction syncs them behind its back.
+    if (failed_ || !pending_.empty() || commit_scheduled_ || sync_in_flight_ ||
+        config_.planted_bug_skip_sync ||
+        log_bytes_ < compaction_retry_bytes_ ||
+        !store::compaction_due(config_.compaction, log_bytes_, index_.live_bytes())) {
+        return;
+    }
+    Status s = compact();
+    if (!s.ok()) {
+        env_.trace("c2d.compaction_failed", s.to_string());
+    }
+}
+
+Status C2dStore::compact() {
+    const uint64_t old_bytes = log_bytes_;
+    store::CompactionWriter writer(env_.disk(), config_.file_name, env_.random().next_u64());
+    Status s = copy_live_records(writer);
+    if (s.ok()) {
+        s = add_marks(writer);
+    }
+    Result<std::unique_ptr<store::RecordLog>> log =
+        s.ok() ? writer.finish() : Result<std::unique_ptr<store::RecordLog>>(s);
+    if (!log.ok()) {
+        if (writer.replaced()) {
+            failed_ = true;  // memory no longer knows which file the next record extends
+        } else {
+            compaction_retry_bytes_ = log_bytes_ + config_.compaction.floor_bytes;
+        }
+        return log.status();
+    }
+    file_ = std::move(*log);
+    log_bytes_ = file_->size_bytes();  // the records plus the file header
+    compaction_retry_bytes_ = 0;
+    ++compactions_;
+    env_.trace("c2d.compacted", config_.file_name + " " + std::to_string(old_bytes) + " -> " +
+                                    std::to_string(log_bytes_) + " bytes");
+    return Status::ok_status();
+}
+
+// The enqueue records of live messages, read back from the log in log order (so sequence
+// numbers ascend as replay requires), with their current delivery counts.
+Status C2dStore::copy_live_records(store::CompactionWriter& writer) {
+    store::RecordLog reader(env_.disk(), config_.file_name);
+    Result<std::vector<Bytes>> raw = reader.recover();
+    if (!raw.ok()) {
+        return raw.status();
+    }
+    size_t copied = 0;
+    for (const Bytes& bytes : *raw) {
+        Result<C2dRecord> record = decode_c2d_record(bytes);
+        if (!record.ok()) {
+            return Status(Code::corruption, config_.file_name + ": " + record.status().message());
+        }
+        if (record->op != C2dRecord::Op::enqueue) {
+            continue;
+        }
+        const auto& live = index_.live(record->queue);
+        auto it = live.find(record->message.sequence_number);
+        if (it == live.end()) {
+            continue;
+        }
+        record->message.delivery_count = it->second.delivery_count;
+        record->receipts.clear();  // (never set on enqueues; receipts ride on the marks)
+        record->receipts_consumed = 0;
+        Status s = writer.add(encode_c2d_record(*record));
+        if (!s.ok()) {
+            return s;
+        }
+        ++copied;
+    }
+    const size_t live = index_.live(C2dRecord::Queue::device).size() +
+                        index_.live(C2dRecord::Queue::feedback).size();
+    if (copied != live) {
+        return Status(Code::corruption, config_.file_name + ": " + std::to_string(live) +
+                                            " live messages but " + std::to_string(copied) +
+                                            " enqueue records");
+    }
+    return Status::ok_status();
+}
+
+// Sequence-number marks and the pending receipts (see the header comment).
+Status C2dStore::add_marks(store::CompactionWriter& writer) {
+    using Op = C2dRecord::Op;
+    using Queue = C2dRecord::Queue;
+    const int64_t now_ms = env_.utc_now_ms();
+    Status s = Status::ok_status();
+    const uint64_t feedback_max = index_.sequence_max(Queue::feedback);
+    if (feedback_max > 0 && !index_.live(Queue::feedback).contains(feedback_max)) {
+        s = writer.add(encode_c2d_record(mark_record(Op::enqueue, Queue::feedback, "",
+                                                     feedback_max, now_ms)));
+        if (s.ok()) {
+            s = writer.add(encode_c2d_record(
+                mark_record(Op::remove, Queue::feedback, "", feedback_max, now_ms)));
+        }
+    }
+    const auto& pending = index_.pending_receipts();
+    const uint64_t device_max = index_.sequence_max(Queue::device);
+    if (!s.ok() || device_max == 0) {
+        return s.ok() && !pending.empty()
+                   ? Status(Code::corruption, "c2d log: receipts without any message")
+                   : s;
+    }
+    auto carrier = index_.live(Queue::device).find(device_max);
+    const bool mark = carrier == index_.live(Queue::device).end();
+    const std::string device = mark ? std::string(kSequenceMarkDevice) : carrier->second.device_id;
+    if (mark) {
+        s = writer.add(encode_c2d_record(
+            mark_record(Op::enqueue, Queue::device, device, device_max, now_ms)));
+    }
+    // Abandons that repeat the carrier's delivery count change nothing but add their receipts,
+    // each group with the time it was logged (the feedback batch timer reads it).
+    for (size_t i = 0; s.ok() && i < pending.size();) {
+        C2dRecord carry = mark_record(Op::abandon, Queue::device, device, device_max,
+                                      pending[i].at_utc_ms);
+        carry.delivery_count = mark ? 0 : carrier->second.delivery_count;
+        for (; i < pending.size() && pending[i].at_utc_ms == carry.at_utc_ms &&
+               carry.receipts.size() < kReceiptsPerMarkRecordMax;
+             ++i) {
+            carry.receipts.push_back(pending[i].receipt);
+        }
+        s = writer.add(encode_c2d_record(carry));
+    }
+    if (s.ok() && mark) {
+        s = writer.add(encode_c2d_record(
+            mark_record(Op::remove, Queue::device, device, device_max, now_ms)));
+    }
+    return s;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,20 @@
 // `done` callback, always later and never inside write(). A failed append or sync makes the store fail-stop: later writes
 // fail with unavailable and the hub must restart and recover. Recovery replays the records in log
 // order. Locks are never logged: after a crash every locked message is available again with its
-// logged delivery count. The log is never compacted yet: it grows with every state change.
+// logged delivery count.
+//
+// Compaction (hub/store/compaction.hpp): the store keeps a small index of what replaying its
+// log would leave (C2dLiveIndex: the live messages of both queues by sequence number with their
+// delivery counts, the receipts not yet batched, the highest sequence numbers), fed by every
+// record it recovers or writes. Right after a commit, with nothing appended since, when the log
+// exceeds max(live_factor x live, floor) bytes, it reads the log back, copies the enqueue records
+// of live messages (delivery count patched in, batching bookkeeping dropped), and adds what else
+// replay needs, all in existing record kinds: pending receipts ride on abandon records that
+// repeat a live message's delivery count, and a sequence-number mark (enqueue + remove of a
+// message to kSequenceMarkDevice, or of a feedback message) keeps sequence numbers from going
+// back after a restart. The message bodies stay only in the queues, not twice in memory; the
+// price is one read of the log per compaction. A failed compaction before the file swap keeps
+// the old log (retried after the log grows by the floor); after the swap it fails the store.
 //
 // Ownership: C2dStore borrows the Env (which must outlive it) and cancels its timers in its
 // destructor. Determinism: single-threaded; ordering comes from std::map/std::set only; the
@@ -26,6 +39,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,6 +51,7 @@
 #include <vector>
 
 #include "hub/env/env.hpp"
+#include "hub/store/compaction.hpp"
 #include "hub/store/record_log.hpp"
 
 namespace hub {
@@ -233,8 +248,53 @@ struct C2dRecord {
 Bytes encode_c2d_record(const C2dRecord& record);
 Result<C2dRecord> decode_c2d_record(ByteView bytes);
 
+// The device of the sequence-number mark a compaction writes (see the header comment): a space
+// is not allowed in registry device ids, so no real device can collide with it.
+constexpr std::string_view kSequenceMarkDevice = " sequence-mark";
+
+// What replaying a C2D log leaves, kept without the message bodies (see the header comment).
+class C2dLiveIndex {
+  public:
+    struct Live {
+        std::string device_id;  // empty in the feedback queue
+        uint32_t delivery_count = 0;
+        uint64_t record_bytes = 0;  // of its enqueue record in the log
+    };
+    struct PendingReceipt {
+        Receipt receipt;
+        int64_t at_utc_ms = 0;
+    };
+
+    // Follows one record that is in the log (recovered or just appended), taking
+    // `record_bytes` in it.
+    void apply(const C2dRecord& record, uint64_t record_bytes);
+    // Bytes the live state takes as records: what a compacted log would hold, roughly.
+    uint64_t live_bytes() const;
+    const std::map<uint64_t, Live>& live(C2dRecord::Queue queue) const {
+        return queue == C2dRecord::Queue::device ? device_ : feedback_;
+    }
+    const std::deque<PendingReceipt>& pending_receipts() const { return pending_; }
+    uint64_t sequence_max(C2dRecord::Queue queue) const {
+        return queue == C2dRecord::Queue::device ? device_seq_max_ : feedback_seq_max_;
+    }
+
+  private:
+    std::map<uint64_t, Live>& live_mutable(C2dRecord::Queue queue) {
+        return queue == C2dRecord::Queue::device ? device_ : feedback_;
+    }
+
+    std::map<uint64_t, Live> device_;    // by sequence number (global across devices)
+    std::map<uint64_t, Live> feedback_;  // by sequence number
+    std::deque<PendingReceipt> pending_;
+    uint64_t device_seq_max_ = 0;
+    uint64_t feedback_seq_max_ = 0;
+    uint64_t live_record_bytes_ = 0;
+    uint64_t pending_bytes_ = 0;
+};
+
 struct C2dStoreConfig {
     std::string file_name = "c2d.log";
+    store::CompactionPolicy compaction;
     // How long writes wait to share one sync (group commit).
     Duration group_commit_delay = Duration::millis(1);
     // A planted bug for proving the checkers: acknowledge without syncing. Tests only.
@@ -260,6 +320,10 @@ class C2dStore {
     bool failed() const { return failed_; }
     uint64_t records_written() const { return records_written_; }
     Env& env() { return env_; }
+    // The log's size, its live state's, and how often it was compacted (tests, benchmarks).
+    uint64_t log_bytes() const { return log_bytes_; }
+    uint64_t live_bytes() const { return index_.live_bytes(); }
+    uint64_t compactions() const { return compactions_; }
 
   private:
     struct Pending {
@@ -271,6 +335,10 @@ class C2dStore {
     void commit();
     void schedule_commit(Instant at);
     void finish_commit(std::vector<Pending> batch, Status status);
+    void maybe_compact();
+    Status compact();
+    Status copy_live_records(store::CompactionWriter& writer);
+    Status add_marks(store::CompactionWriter& writer);
 
     Env& env_;
     C2dStoreConfig config_;
@@ -282,6 +350,10 @@ class C2dStore {
     uint64_t sync_id_ = 0;
     bool failed_ = false;
     uint64_t records_written_ = 0;
+    C2dLiveIndex index_;
+    uint64_t log_bytes_ = 0;
+    uint64_t compaction_retry_bytes_ = 0;  // after a failed compaction: wait for this log size
+    uint64_t compactions_ = 0;
     std::map<uint64_t, TimerId> deferred_;  // deferred calls waiting to run, by ticket
     uint64_t next_ticket_ = 0;
 };

@@ -13,7 +13,9 @@
 //
 // Durability: a receipt is part of the C2D record that removed its message (one atomic record,
 // so a crash can never produce a receipt twice or lose one of a logged outcome); sealing a batch
-// and every settlement of a feedback message are records in the same C2dStore.
+// and every settlement of a feedback message are records in the same C2dStore. When that log
+// is compacted (c2d_store.hpp), live feedback messages keep their enqueue records and the
+// receipts not yet batched move, with their logged times, onto records replay already reads.
 //
 // Ownership: C2dQueues owns its FeedbackQueue; the Env and the C2dStore must outlive it. Timers
 // are cancelled in the destructor. Determinism: single-threaded; time only from the Env; message

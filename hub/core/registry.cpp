@@ -33,6 +33,36 @@ Status record_error(const std::string& what) {
     return Status(Code::corruption, std::string(kLogName) + ": " + what);
 }
 
+// A put record holds the durable fields only: live state (connection, activity, C2D count) is
+// not replayed, and leaving it out makes a record's size a function of what is durable.
+json put_record(const Device& device) {
+    Device d = device;
+    d.connected = false;
+    d.connection_state_updated_ms = 0;
+    d.last_activity_ms = 0;
+    d.cloud_to_device_message_count = 0;
+    return json{{"op", "put"},
+                {"version", d.version},
+                {"statusUpdatedMs", d.status_updated_ms},
+                {"device", device_to_json(d)}};
+}
+
+json policy_record(const SharedAccessPolicy& p) {
+    return json{{"op", "policy"},
+                {"name", p.name},
+                {"primaryKey", p.primary_key},
+                {"secondaryKey", p.secondary_key},
+                {"rights", p.rights}};
+}
+
+uint64_t bytes_as_record(const json& record) {
+    return store::record_bytes(json_text(record).size());
+}
+
+ByteView as_bytes(const std::string& text) {
+    return ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+}
+
 }  // namespace
 
 Status check_symmetric_key(const std::string& key, const char* which) {
@@ -70,22 +100,34 @@ std::string Device::etag() const {
     return auth::base64_encode(be);
 }
 
-Registry::Registry(Env& env) : env_(env), log_(env.disk(), kLogName) {}
+Registry::Registry(Env& env, store::CompactionPolicy policy)
+    : env_(env), policy_(policy), log_(std::make_unique<store::RecordLog>(env.disk(), kLogName)) {}
 
-Result<std::unique_ptr<Registry>> Registry::open(Env& env) {
-    std::unique_ptr<Registry> registry(new Registry(env));
-    Result<std::vector<Bytes>> records = registry->log_.recover();
+Result<std::unique_ptr<Registry>> Registry::open(Env& env, store::CompactionPolicy policy) {
+    std::unique_ptr<Registry> registry(new Registry(env, policy));
+    Status s = store::remove_stray_compaction(env.disk(), kLogName);
+    if (!s.ok()) return s;
+    Result<std::vector<Bytes>> records = registry->log_->recover();
     if (!records.ok()) return records.status();
     for (const Bytes& record : *records) {
-        Status s = registry->replay(record);
+        s = registry->replay(record);
         if (!s.ok()) return s;
     }
-    if (registry->policies_.empty()) {
-        Status s = registry->create_default_policies();
-        if (!s.ok()) return s;
-    }
+    registry->log_bytes_ = registry->log_->size_bytes();  // the file's size, header included
+    registry->live_bytes_ = registry->live_record_bytes();
+    s = registry->create_default_policies();
+    if (!s.ok()) return s;
     env.trace("registry.recovered", "devices=" + std::to_string(registry->devices_.size()));
+    registry->maybe_compact();  // an old, long log shrinks at once
+    if (!registry->log_failure_.ok()) return registry->log_failure_;
     return registry;
+}
+
+uint64_t Registry::live_record_bytes() const {
+    uint64_t n = 0;
+    for (const auto& [name, p] : policies_) n += bytes_as_record(policy_record(p));
+    for (const auto& [id, d] : devices_) n += bytes_as_record(put_record(d));
+    return n;
 }
 
 Status Registry::replay(const Bytes& record) {
@@ -115,28 +157,20 @@ Status Registry::replay(const Bytes& record) {
 }
 
 Status Registry::log_record(const nlohmann::json& record) {
+    if (!log_failure_.ok()) return log_failure_;
     const std::string text = json_text(record);
-    return log_.append(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    Status s = log_->append(as_bytes(text));
+    if (s.ok()) log_bytes_ = log_->size_bytes();
+    return s;
 }
 
-Status Registry::log_put(const Device& d) {
-    return log_record(json{{"op", "put"},
-                           {"version", d.version},
-                           {"statusUpdatedMs", d.status_updated_ms},
-                           {"device", device_to_json(d)}});
-}
+Status Registry::log_put(const Device& d) { return log_record(put_record(d)); }
 
 Status Registry::log_remove(std::string_view id) {
     return log_record(json{{"op", "remove"}, {"id", id}});
 }
 
-Status Registry::log_policy(const SharedAccessPolicy& p) {
-    return log_record(json{{"op", "policy"},
-                           {"name", p.name},
-                           {"primaryKey", p.primary_key},
-                           {"secondaryKey", p.secondary_key},
-                           {"rights", p.rights}});
-}
+Status Registry::log_policy(const SharedAccessPolicy& p) { return log_record(policy_record(p)); }
 
 Status Registry::create_default_policies() {
     const std::pair<const char*, uint32_t> defaults[] = {
@@ -146,14 +180,62 @@ Status Registry::create_default_policies() {
         {"registryRead", kRegistryRead},
         {"registryReadWrite", kRegistryRead | kRegistryWrite},
     };
+    // Each missing one: a crash during the first open may have kept only some of them.
+    bool created = false;
     for (const auto& [name, rights] : defaults) {
+        if (policies_.contains(name)) continue;
         SharedAccessPolicy p{name, generate_device_key(env_.random()),
                              generate_device_key(env_.random()), rights};
         Status s = log_policy(p);
         if (!s.ok()) return s;
+        live_bytes_ += bytes_as_record(policy_record(p));
         policies_[p.name] = std::move(p);
+        created = true;
     }
-    return log_.sync();
+    return created ? log_->sync() : Status();
+}
+
+void Registry::maybe_compact() {
+    if (!log_failure_.ok() || log_bytes_ < compaction_retry_bytes_ ||
+        !store::compaction_due(policy_, log_bytes_, live_bytes_)) {
+        return;
+    }
+    Status s = compact();
+    if (!s.ok()) env_.trace("registry.compaction_failed", s.to_string());
+}
+
+// Writes the live state as policy and put records (what replay reads) and swaps it in.
+Status Registry::compact() {
+    const uint64_t old_bytes = log_bytes_;
+    store::CompactionWriter writer(env_.disk(), kLogName);
+    Status s;
+    for (auto it = policies_.begin(); s.ok() && it != policies_.end(); ++it) {
+        s = writer.add(as_bytes(json_text(policy_record(it->second))));
+    }
+    for (auto it = devices_.begin(); s.ok() && it != devices_.end(); ++it) {
+        s = writer.add(as_bytes(json_text(put_record(it->second))));
+    }
+    Result<std::unique_ptr<store::RecordLog>> log =
+        s.ok() ? writer.finish() : Result<std::unique_ptr<store::RecordLog>>(s);
+    if (!log.ok()) {
+        if (writer.replaced()) {
+            log_failure_ = Status(Code::unavailable, std::string(kLogName) +
+                                                         ": compaction failed (" +
+                                                         log.status().to_string() +
+                                                         "); reopen the registry");
+        } else {
+            compaction_retry_bytes_ = log_bytes_ + policy_.floor_bytes;
+        }
+        return log.status();
+    }
+    HUB_ASSERT(writer.bytes() == live_bytes_);
+    log_ = std::move(*log);
+    log_bytes_ = log_->size_bytes();  // the records plus the file header
+    compaction_retry_bytes_ = 0;
+    ++compactions_;
+    env_.trace("registry.compacted", std::to_string(old_bytes) + " -> " +
+                                         std::to_string(log_bytes_) + " bytes");
+    return Status();
 }
 
 std::string Registry::new_generation_id() {
@@ -216,6 +298,7 @@ Result<Device> Registry::apply_create(Device d) {
     d.cloud_to_device_message_count = 0;
     s = log_put(d);
     if (!s.ok()) return s;
+    live_bytes_ += bytes_as_record(put_record(d));
     std::string id = d.id;
     devices_[id] = d;
     return d;
@@ -224,9 +307,10 @@ Result<Device> Registry::apply_create(Device d) {
 Result<Device> Registry::create(Device device) {
     Result<Device> d = apply_create(std::move(device));
     if (!d.ok()) return d;
-    Status s = log_.sync();
+    Status s = log_->sync();
     if (!s.ok()) return s;
     env_.trace("registry.create", d->id);
+    maybe_compact();
     return d;
 }
 
@@ -253,6 +337,8 @@ Result<Device> Registry::apply_update(Device d, std::string_view if_match) {
     d.cloud_to_device_message_count = current->cloud_to_device_message_count;
     s = log_put(d);
     if (!s.ok()) return s;
+    live_bytes_ += bytes_as_record(put_record(d));
+    live_bytes_ -= bytes_as_record(put_record(*current));
     *current = d;
     return d;
 }
@@ -260,9 +346,10 @@ Result<Device> Registry::apply_update(Device d, std::string_view if_match) {
 Result<Device> Registry::update(Device device, std::string_view if_match) {
     Result<Device> d = apply_update(std::move(device), if_match);
     if (!d.ok()) return d;
-    Status s = log_.sync();
+    Status s = log_->sync();
     if (!s.ok()) return s;
     env_.trace("registry.update", d->id + " etag=" + d->etag());
+    maybe_compact();
     return d;
 }
 
@@ -276,6 +363,7 @@ Status Registry::apply_remove(std::string_view id, std::string_view if_match) {
     }
     Status s = log_remove(id);
     if (!s.ok()) return s;
+    live_bytes_ -= bytes_as_record(put_record(*current));
     devices_.erase(devices_.find(id));
     return Status();
 }
@@ -284,7 +372,9 @@ Status Registry::remove(std::string_view id, std::string_view if_match) {
     Status s = apply_remove(id, if_match);
     if (!s.ok()) return s;
     env_.trace("registry.remove", id);
-    return log_.sync();
+    s = log_->sync();
+    if (s.ok()) maybe_compact();
+    return s;
 }
 
 std::vector<const Device*> Registry::list(std::string_view after_id, size_t max) const {
@@ -298,6 +388,7 @@ std::vector<const Device*> Registry::list(std::string_view after_id, size_t max)
 }
 
 Result<std::vector<Registry::ImportError>> Registry::import_devices(std::vector<ImportItem> items) {
+    if (!log_failure_.ok()) return log_failure_;
     std::vector<ImportError> errors;
     for (ImportItem& item : items) {
         const std::string id = item.device.id;
@@ -311,8 +402,9 @@ Result<std::vector<Registry::ImportError>> Registry::import_devices(std::vector<
         }
         if (!s.ok()) errors.push_back({id, s});
     }
-    Status s = log_.sync();
+    Status s = log_->sync();
     if (!s.ok()) return s;
+    maybe_compact();
     env_.trace("registry.import", "items=" + std::to_string(items.size()) +
                                       " errors=" + std::to_string(errors.size()));
     return errors;

@@ -11,6 +11,15 @@
 // call returns, so a returned success survives any crash (registry writes are rare; Azure
 // throttles them to a few per second). open() replays the log.
 //
+// Compaction (hub/store/compaction.hpp): after a change is synced, when the log exceeds
+// max(live_factor x live, floor) bytes, the registry rewrites it as its live state in the
+// record kinds replay already reads (one "policy" record per policy, one "put" per device, in
+// name and id order) and swaps the file in atomically. The live size is kept exactly: a put
+// record holds only durable fields, so its size is a function of the device. A compaction
+// that fails before the swap leaves the old log in use (retried after the log grows by the
+// floor); one that fails after it stops all changes (unavailable) until the registry is
+// reopened, because memory can no longer tell which file the next record would extend.
+//
 // Single-threaded; the Env must outlive the registry.
 #pragma once
 
@@ -24,6 +33,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "hub/env/env.hpp"
+#include "hub/store/compaction.hpp"
 #include "hub/store/record_log.hpp"
 
 namespace hub {
@@ -87,9 +97,10 @@ std::string generate_device_key(Random& random);
 
 class Registry {
   public:
-    // Replays "registry.log"; creates the default policies (iothubowner, service, device,
-    // registryRead, registryReadWrite) with fresh keys on first open.
-    static Result<std::unique_ptr<Registry>> open(Env& env);
+    // Replays "registry.log" (deleting a stray "registry.log.compact" first); creates the
+    // default policies (iothubowner, service, device, registryRead, registryReadWrite) that are
+    // missing, with fresh keys; compacts the log if it is due.
+    static Result<std::unique_ptr<Registry>> open(Env& env, store::CompactionPolicy policy = {});
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
 
@@ -128,8 +139,13 @@ class Registry {
     void set_connected(std::string_view id, bool connected, int64_t now_ms);
     void touch(std::string_view id, int64_t now_ms);
 
+    // The log's size in bytes and what its live state takes as records (tests, benchmarks).
+    uint64_t log_bytes() const { return log_bytes_; }
+    uint64_t live_bytes() const { return live_bytes_; }
+    uint64_t compactions() const { return compactions_; }
+
   private:
-    explicit Registry(Env& env);
+    Registry(Env& env, store::CompactionPolicy policy);
     Status replay(const Bytes& record);
     Status validate(Device& device);
     // Appends one change; sync is separate so imports share one.
@@ -138,6 +154,9 @@ class Registry {
     Status log_remove(std::string_view id);
     Status log_policy(const SharedAccessPolicy& policy);
     Status create_default_policies();
+    void maybe_compact();
+    Status compact();
+    uint64_t live_record_bytes() const;
     std::string new_generation_id();
     Device* find_mutable(std::string_view id);
     Result<Device> apply_create(Device device);
@@ -145,9 +164,15 @@ class Registry {
     Status apply_remove(std::string_view id, std::string_view if_match);
 
     Env& env_;
-    store::RecordLog log_;
+    const store::CompactionPolicy policy_;
+    std::unique_ptr<store::RecordLog> log_;
     std::map<std::string, Device, std::less<>> devices_;
     std::map<std::string, SharedAccessPolicy, std::less<>> policies_;
+    uint64_t log_bytes_ = 0;   // bytes of records in the log
+    uint64_t live_bytes_ = 0;  // bytes the live state takes as records
+    uint64_t compaction_retry_bytes_ = 0;  // after a failed compaction: wait for this log size
+    uint64_t compactions_ = 0;
+    Status log_failure_;  // set when a compaction failed after the swap: changes stop
 };
 
 }  // namespace hub

@@ -1,5 +1,8 @@
 #include "hub/server/real_env.hpp"
 
+#include <ctime>
+#include <nlohmann/json.hpp>
+
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -127,8 +130,37 @@ void RealEnv::cancel(TimerId id) {
     timers_.erase(it);
 }
 
+namespace {
+
+// "2026-11-27T07:00:00.123Z"
+std::string iso_utc_millis(int64_t ms) {
+    const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char text[64];
+    std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms % 1000));
+    return text;
+}
+
+}  // namespace
+
+std::string trace_json_line(int64_t utc_ms, std::string_view kind, std::string_view detail) {
+    const nlohmann::json line = {{"time", iso_utc_millis(utc_ms)},
+                                 {"event", std::string(kind)},
+                                 {"detail", std::string(detail)}};
+    // Peers choose parts of DETAIL (device ids, addresses): never throw on invalid UTF-8.
+    return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void RealEnv::trace(std::string_view kind, std::string_view detail) {
-    if (config_.trace_to_stderr) {
+    if (!config_.trace_to_stderr) {
+        return;
+    }
+    if (config_.trace_json) {
+        std::fprintf(stderr, "%s\n", trace_json_line(utc_now_ms(), kind, detail).c_str());
+    } else {
         std::fprintf(stderr, "trace %.*s %.*s\n", static_cast<int>(kind.size()), kind.data(),
                      static_cast<int>(detail.size()), detail.data());
     }

@@ -5,7 +5,9 @@
 // are never reused. random() is a hub::Random seeded once from std::random_device (the real
 // world needs no replay). disk() is a PosixDisk rooted at RealEnvConfig::data_dir, network() a
 // TlsNetwork (see tls_network.hpp). buggify() always says no; trace() prints to stderr only
-// when RealEnvConfig::trace_to_stderr is set.
+// when RealEnvConfig::trace_to_stderr is set: "trace KIND DETAIL" lines, or with trace_json
+// one JSON object per line, {"time":"2026-11-27T07:00:00.123Z","event":KIND,"detail":DETAIL},
+// for log collectors (peer-controlled text in DETAIL is escaped, invalid UTF-8 replaced).
 //
 // Threading: single-threaded. Every callback runs on the thread inside run()/run_for(), and no
 // method may be called from another thread or a signal handler: to stop on SIGTERM, wait on an
@@ -38,7 +40,11 @@ struct RealEnvConfig {
     TlsConfig tls;
     TlsTimeouts tls_timeouts;
     bool trace_to_stderr = false;
+    bool trace_json = false;  // structured lines instead of text (see above)
 };
+
+// One structured trace line (exposed for tests).
+std::string trace_json_line(int64_t utc_ms, std::string_view kind, std::string_view detail);
 
 class RealEnv final : public Env {
   public:

@@ -33,10 +33,11 @@ Bytes pattern_bytes(size_t n, uint8_t salt) {
     return b;
 }
 
-std::unique_ptr<RealEnv> open_env(const TestTempDir& dir) {
+std::unique_ptr<RealEnv> open_env(const TestTempDir& dir, TlsTimeouts timeouts = {}) {
     Result<CertFiles> cert = ensure_self_signed_cert(dir.sub("tls"));
     HUB_ASSERT(cert.ok());
     RealEnvConfig config;
+    config.tls_timeouts = timeouts;
     config.data_dir = dir.sub("data");
     config.tls = TlsConfig{cert->cert_pem_path, cert->key_pem_path, cert->cert_pem_path};
     Result<std::unique_ptr<RealEnv>> env = RealEnv::open(config);
@@ -103,6 +104,15 @@ TEST(RealEnvTimers, CallbacksMayScheduleAndCancel) {
     ASSERT_TRUE(run_until(*env, [&] { return fired.size() == 2; }));
     EXPECT_TRUE(env->run_for(Duration::millis(80)).ok());
     EXPECT_EQ(fired, (std::vector<int>{1, 2}));
+}
+
+TEST(RealEnvTrace, JsonLinesAreEscapedAndSurviveInvalidUtf8) {
+    EXPECT_EQ(trace_json_line(1795763696123, "amqp.accept", "amqp#1 from 127.0.0.1:5"),
+              R"({"detail":"amqp#1 from 127.0.0.1:5","event":"amqp.accept",)"
+              R"("time":"2026-11-27T07:14:56.123Z"})");
+    const std::string line = trace_json_line(0, "cbs.refused", "dev\"\n\xff");
+    EXPECT_EQ(line, "{\"detail\":\"dev\\\"\\n\xEF\xBF\xBD\",\"event\":\"cbs.refused\","
+                    "\"time\":\"1970-01-01T00:00:00.000Z\"}");  // U+FFFD for the bad byte
 }
 
 TEST(RealEnvTimers, ClocksLookSane) {
@@ -366,6 +376,31 @@ TEST(RealEnvTls, BytesFlowBothWaysInOrderIncludingOneMebibyteWrites) {
     EXPECT_TRUE(lb.server.received == up);
     EXPECT_TRUE(lb.client.received == down);
     EXPECT_EQ(lb.server.closed_calls + lb.client.closed_calls, 0);
+}
+
+TEST(RealEnvTls, APeerThatStopsReadingIsDisconnectedAsASlowClient) {
+    TestTempDir dir;
+    TlsTimeouts timeouts;
+    timeouts.write_stall = Duration::millis(300);
+    auto env = open_env(dir, timeouts);
+    Endpoint server;
+    auto l = env->network().listen("127.0.0.1:0", [&](std::unique_ptr<Stream> s) {
+        server.attach(std::move(s));
+    });
+    ASSERT_TRUE(l.ok());
+    std::unique_ptr<Stream> idle_client;  // connected, but never reads: no handlers set
+    env->network().connect("localhost:" + (*l)->address().substr((*l)->address().rfind(':') + 1),
+                           [&](Result<std::unique_ptr<Stream>> s) {
+                               if (s.ok()) idle_client = std::move(*s);
+                           });
+    ASSERT_TRUE(run_until(*env, [&] { return idle_client && server.stream; }));
+    // More than loopback's socket buffers on both sides can hold.
+    const Bytes chunk(1024 * 1024, 7);
+    for (int i = 0; i < 48; ++i) server.stream->write(chunk);
+    ASSERT_TRUE(run_until(*env, [&] { return server.closed_calls > 0; }));
+    EXPECT_EQ(server.closed_status.code(), Code::resource_exhausted)
+        << server.closed_status.to_string();
+    EXPECT_NE(server.closed_status.message().find("slow client"), std::string::npos);
 }
 
 TEST(RealEnvTls, PeerCloseGivesOkAndQueuedBytesArriveFirst) {

@@ -13,6 +13,11 @@
 // callback runs after the owner called close() or destroyed the stream, and none runs inside
 // write(), close() or set_handlers(): they all come from the io_context.
 //
+// Memory: OpenSSL works on the socket directly and buffers nothing while a connection idles
+// (tls_stream_core.hpp says why and what it saves).
+//
+// Process state: the constructor ignores SIGPIPE (OpenSSL writes with write(2)).
+//
 // Ownership: each stream's socket lives in a shared state object that the pending Asio
 // operations also hold, so a handler that completes after the owner dropped the stream finds
 // the state alive and a `callbacks_on` flag off. The io_context must outlive the TlsNetwork,
@@ -46,6 +51,9 @@ struct TlsTimeouts {
     Duration handshake = Duration::seconds(10);
     // After close(): time to flush queued bytes and exchange close_notify before a hard close.
     Duration close_linger = Duration::seconds(5);
+    // Slow-client protection: a peer that takes none of our queued bytes for this long is
+    // disconnected (resource_exhausted), so it cannot pin its queue and its hub state forever.
+    Duration write_stall = Duration::seconds(60);
 };
 
 // "host:port" split in two. Accepts "[v6]:port". Errors: invalid_argument.
@@ -79,6 +87,8 @@ class TlsNetwork final : public Network {
     // listeners and in-flight handshakes, which may finish after this object is gone.
     std::shared_ptr<boost::asio::ssl::context> server_ctx_;
     std::shared_ptr<boost::asio::ssl::context> client_ctx_;
+    // Where every stream of this network decrypts into (see tls_stream_core.hpp).
+    std::shared_ptr<Bytes> scratch_;
 };
 
 }  // namespace hub::server

@@ -49,7 +49,10 @@ auto page_of(const Map& map, std::string_view after_id, size_t max) {
 }  // namespace
 
 ProvisioningService::ProvisioningService(Env& env, HubDirectory& hubs, ProvisioningConfig config)
-    : env_(env), directory_(hubs), config_(std::move(config)), log_(env.disk(), kLogName) {}
+    : env_(env),
+      directory_(hubs),
+      config_(std::move(config)),
+      log_(std::make_unique<store::RecordLog>(env.disk(), kLogName)) {}
 
 ProvisioningService::~ProvisioningService() {
     for (const auto& [id, pending] : pending_) {
@@ -61,12 +64,24 @@ Result<std::unique_ptr<ProvisioningService>> ProvisioningService::open(Env& env,
                                                                        ProvisioningConfig config) {
     std::unique_ptr<ProvisioningService> service(
         new ProvisioningService(env, hubs, std::move(config)));
-    Result<std::vector<Bytes>> records = service->log_.recover();
+    Status removed = store::remove_stray_compaction(env.disk(), kLogName);
+    if (!removed.ok()) return removed;
+    Result<std::vector<Bytes>> records = service->log_->recover();
     if (!records.ok()) return records.status();
     for (const Bytes& record : *records) {
         Result<Change> change = decode_change(record);
         if (!change.ok()) return change.status();
         service->apply(*change);
+    }
+    service->log_bytes_ = service->log_->size_bytes();  // the file's size, header included
+    const std::vector<std::string> snapshot = service->snapshot();
+    for (const std::string& text : snapshot) {
+        service->snapshot_bytes_ += store::record_bytes(text.size());
+    }
+    if (store::compaction_due(service->config_.compaction, service->log_bytes_,
+                              service->snapshot_bytes_)) {
+        Status s = service->compact(snapshot);  // an old, long log shrinks at once
+        if (!s.ok() && !service->log_failure_.ok()) return s;
     }
     // Assignments that were pending at the crash complete now, in registration order.
     for (const auto& [sequence, id] : service->operations_by_sequence_) {
@@ -85,8 +100,8 @@ Status ProvisioningService::commit(Change change) {
     if (!log_failure_.ok()) return log_failure_;
     const std::string text = encode_change(change);
     HUB_ASSERT(text.size() <= store::kRecordPayloadBytesMax);
-    Status s = log_.append(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-    if (s.ok()) s = log_.sync();
+    Status s = log_->append(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    if (s.ok()) s = log_->sync();
     if (!s.ok()) {
         // Fail-stop: the record may or may not be on disk, so memory cannot tell what the log
         // says; appending more would build on an unknown state. open() will know.
@@ -95,7 +110,99 @@ Status ProvisioningService::commit(Change change) {
         env_.trace("provisioning.log_failed", s.to_string());
         return log_failure_;
     }
+    log_bytes_ = log_->size_bytes();
     apply(change);
+    maybe_compact();
+    return Status();
+}
+
+namespace {
+
+// The Change records that rebuild one device record with its history: apply_device() appends
+// one transition per record and wants versions to grow, so each transition but the last comes
+// with the state it led to and a version below the device's (every transition was logged with
+// a version bump, so the device's version is at least the number of its transitions).
+void add_device_changes(const DeviceLifecycle& device, std::vector<std::string>& out) {
+    DeviceLifecycle d = device;
+    d.history.clear();
+    const std::vector<LifecycleTransition>& history = device.history;
+    const bool last_is_current = !history.empty() && history.back().to == device.state;
+    const uint64_t earlier = last_is_current ? history.size() - 1 : history.size();
+    HUB_ASSERT(device.version > earlier);
+    for (size_t i = 0; i < history.size(); ++i) {
+        Change c;
+        c.device = d;
+        if (i < earlier) {
+            c.device->state = history[i].to;
+            c.device->version = device.version - earlier + i;
+        }
+        c.transition = history[i];
+        out.push_back(encode_change(c));
+    }
+    if (!last_is_current) {
+        Change c;
+        c.device = d;
+        out.push_back(encode_change(c));
+    }
+}
+
+}  // namespace
+
+std::vector<std::string> ProvisioningService::snapshot() const {
+    std::vector<std::string> out;
+    const auto add = [&out](auto member, const auto& value) {
+        Change c;
+        c.*member = value;
+        out.push_back(encode_change(c));
+    };
+    for (const auto& [name, hub] : hubs_) add(&Change::hub, hub);
+    for (const auto& [id, group] : groups_) add(&Change::group, group);
+    for (const auto& [id, enrollment] : enrollments_) add(&Change::enrollment, enrollment);
+    for (const auto& [id, device] : devices_) add_device_changes(device, out);
+    for (const auto& [sequence, id] : operations_by_sequence_) {
+        add(&Change::operation, operations_.at(id));
+    }
+    return out;
+}
+
+void ProvisioningService::maybe_compact() {
+    if (!log_failure_.ok() || log_bytes_ < compaction_retry_bytes_ ||
+        !store::compaction_due(config_.compaction, log_bytes_, snapshot_bytes_)) {
+        return;
+    }
+    Status s = compact(snapshot());
+    if (!s.ok()) env_.trace("provisioning.compaction_failed", s.to_string());
+}
+
+Status ProvisioningService::compact(const std::vector<std::string>& records) {
+    const uint64_t old_bytes = log_bytes_;
+    store::CompactionWriter writer(env_.disk(), kLogName);
+    Status s;
+    for (size_t i = 0; s.ok() && i < records.size(); ++i) {
+        HUB_ASSERT(records[i].size() <= store::kRecordPayloadBytesMax);
+        s = writer.add(ByteView(reinterpret_cast<const uint8_t*>(records[i].data()),
+                                records[i].size()));
+    }
+    Result<std::unique_ptr<store::RecordLog>> log =
+        s.ok() ? writer.finish() : Result<std::unique_ptr<store::RecordLog>>(s);
+    if (!log.ok()) {
+        if (writer.replaced()) {
+            log_failure_ = Status(log.status().code(), std::string(kLogName) +
+                                                           ": compaction failed: " +
+                                                           log.status().message() +
+                                                           " (reopen the provisioning service)");
+        } else {
+            compaction_retry_bytes_ = log_bytes_ + config_.compaction.floor_bytes;
+        }
+        return log.status();
+    }
+    log_ = std::move(*log);
+    snapshot_bytes_ = writer.bytes();
+    log_bytes_ = log_->size_bytes();  // the records plus the file header
+    compaction_retry_bytes_ = 0;
+    ++compactions_;
+    env_.trace("provisioning.compacted",
+               std::to_string(old_bytes) + " -> " + std::to_string(log_bytes_) + " bytes");
     return Status();
 }
 

@@ -29,8 +29,15 @@
 // or sync leaves that call's outcome unknown (the record may or may not be on disk), so the
 // service stops changing anything (every later change returns the same error) until it is
 // reopened, when the log decides.
-// The log is not compacted yet (a record per enrollment change, registration or lifecycle
-// event; a snapshot + truncate step is the next thing to add if logs grow large).
+// Compaction (hub/store/compaction.hpp): after a committed change, when the log exceeds
+// max(live_factor x live, floor) bytes, the service rewrites it as its state in Change records
+// apply() already reads (hubs, groups, enrollments, each device as one record per transition
+// in its history so the history replays as it was, operations in sequence order) and swaps it
+// in atomically. `live` is the size of the last snapshot (taken at open and at every
+// compaction), so a log grows to live_factor times its state as it was then before the next
+// compaction: the rewrite still costs at most a 1 / (live_factor - 1) share of what was
+// appended. A compaction that fails before the swap keeps the old log (retried after the log
+// grows by the floor); one that fails after it stops changes like a failed append.
 //
 // Determinism: single-threaded; operation ids come from env.random(); time only from the
 // Env or the caller; all iteration is over std::map. Each transition is traced
@@ -68,6 +75,7 @@
 #include "hub/core/provisioning/registration.hpp"
 #include "hub/core/registry.hpp"
 #include "hub/env/env.hpp"
+#include "hub/store/compaction.hpp"
 #include "hub/store/record_log.hpp"
 
 namespace hub::provisioning {
@@ -90,6 +98,7 @@ struct ProvisioningConfig {
     AllocationPolicy default_allocation_policy = AllocationPolicy::hashed;
     Duration assignment_delay = Duration::millis(0);
     RegionDistances region_distances;
+    store::CompactionPolicy compaction;
 };
 
 // Where the linked hubs' registries are. Tests open each on its own SimNode; the real server
@@ -190,6 +199,11 @@ class ProvisioningService {
     Result<std::vector<LifecycleTransition>> history(std::string_view registration_id) const;
     void set_on_deprovisioned(DeprovisionedHook hook) { on_deprovisioned_ = std::move(hook); }
 
+    // The log's size, the last snapshot's, and how often it was compacted (tests, benchmarks).
+    uint64_t log_bytes() const { return log_bytes_; }
+    uint64_t snapshot_bytes() const { return snapshot_bytes_; }
+    uint64_t compactions() const { return compactions_; }
+
   private:
     struct Pending {
         TimerId timer = 0;  // 0: not scheduled (stalled until the next open)
@@ -206,6 +220,10 @@ class ProvisioningService {
     void apply_device(Change& change);
     void apply_operation(RegistrationOperation op);
     void schedule_assignment(const std::string& operation_id, Duration delay);
+    // Compaction: the state as Change records, and the swap.
+    std::vector<std::string> snapshot() const;
+    void maybe_compact();
+    Status compact(const std::vector<std::string>& records);
 
     // Registration (provisioning_register.cpp).
     Result<Authenticated> authenticate(std::string_view registration_id, std::string_view sas_token,
@@ -239,7 +257,7 @@ class ProvisioningService {
     Env& env_;
     HubDirectory& directory_;
     const ProvisioningConfig config_;
-    store::RecordLog log_;
+    std::unique_ptr<store::RecordLog> log_;
     std::map<std::string, LinkedHub, std::less<>> hubs_;
     std::map<std::string, IndividualEnrollment, std::less<>> enrollments_;
     std::map<std::string, EnrollmentGroup, std::less<>> groups_;
@@ -251,6 +269,10 @@ class ProvisioningService {
     std::map<std::string, Pending, std::less<>> pending_;  // assigning operations
     uint64_t next_operation_sequence_ = 1;
     Status log_failure_;  // set by the first failed append/sync: changes stop until reopen
+    uint64_t log_bytes_ = 0;
+    uint64_t snapshot_bytes_ = 0;          // of the last snapshot (open or compaction)
+    uint64_t compaction_retry_bytes_ = 0;  // after a failed compaction: wait for this log size
+    uint64_t compactions_ = 0;
     DeprovisionedHook on_deprovisioned_;
 };
 

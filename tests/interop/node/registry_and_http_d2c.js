@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // registry_and_http_d2c.js: the official service SDK (azure-iothub Registry, HTTPS on 443)
 // creates, reads, updates, lists and deletes a device on iothubd; the device SDK's HTTP
-// transport (azure-iot-device-http) sends one D2C message with it; a wrong key is refused.
+// transport (azure-iot-device-http) sends one D2C message with it, which the Event Hubs client
+// (@azure/event-hubs) reads back; C2D reaches the polling device; a wrong key is refused.
 //
 // Environment: SERVICE_CONNECTION_STRING, DEVICE_CONNECTION_STRING (for the host), CA_CERT_PATH,
 // NODE_EXTRA_CA_CERTS (set by run_interop.sh). Exits 0 when every step behaved as Azure does.
@@ -11,6 +12,7 @@ const fs = require('fs');
 const { Registry, Client: ServiceClient } = require('azure-iothub');
 const { Client, Message } = require('azure-iot-device');
 const { Http } = require('azure-iot-device-http');
+const { EventHubConsumerClient, earliestEventPosition } = require('@azure/event-hubs');
 
 const HARD_TIMEOUT_MS = 60 * 1000;
 const timer = setTimeout(() => fail('timeout', `no result after ${HARD_TIMEOUT_MS} ms`), HARD_TIMEOUT_MS);
@@ -23,6 +25,22 @@ function fail(what, err) {
 function check(condition, what) {
   if (!condition) fail('check failed', what);
   console.log(`interop: ok: ${what}`);
+}
+
+// The first event from `deviceId` on the Event Hubs-compatible endpoint.
+async function readFirstEvent(deviceId) {
+  const consumer = new EventHubConsumerClient('$default', process.env.EVENTHUB_CONNECTION_STRING);
+  const event = await new Promise((resolve, reject) => {
+    const subscription = consumer.subscribe({
+      processEvents: async (events) => {
+        const e = events.find((x) => x.systemProperties['iothub-connection-device-id'] === deviceId);
+        if (e) subscription.close().then(() => resolve(e), reject);
+      },
+      processError: async (err) => reject(err),
+    }, { startPosition: earliestEventPosition, maxBatchSize: 10, maxWaitTimeInSeconds: 1 });
+  });
+  await consumer.close();
+  return event;
 }
 
 async function main() {
@@ -48,8 +66,14 @@ async function main() {
   const options = { ca, http: { receivePolicy: { interval: 1 } } };
   const client = Client.fromConnectionString(`HostName=${host};DeviceId=${id};SharedAccessKey=${key}`, Http);
   await client.setOptions(options);
-  await client.sendEvent(new Message('hello over https'));
+  const d2c = new Message('hello over https');
+  d2c.properties.add('via', 'http');
+  await client.sendEvent(d2c);
   check(true, 'device D2C over HTTPS accepted');
+  const event = await readFirstEvent(id);
+  const body = Buffer.isBuffer(event.body) ? event.body.toString() : String(event.body);
+  check(body === 'hello over https' && event.properties.via === 'http',
+        'the HTTPS message reads back through the Event Hubs client with its property');
 
   // C2D to a device that polls over HTTPS: the service sends over AMQPS (iothubd's port, as
   // GatewayHostName in the device connection string gives it), the device GETs, completes.

@@ -1,0 +1,228 @@
+#include "conformance/amqp_service_client.hpp"
+
+#include <map>
+#include <utility>
+
+#include <proton/connection.hpp>
+#include <proton/connection_options.hpp>
+#include <proton/delivery.hpp>
+#include <proton/error_condition.hpp>
+#include <proton/message.hpp>
+#include <proton/messaging_handler.hpp>
+#include <proton/receiver.hpp>
+#include <proton/receiver_options.hpp>
+#include <proton/scalar.hpp>
+#include <proton/sender.hpp>
+#include <proton/sender_options.hpp>
+#include <proton/session.hpp>
+#include <proton/target_options.hpp>
+#include <proton/tracker.hpp>
+#include <proton/types.hpp>
+
+#include "hub/amqp/driver_pump.hpp"
+#include "hub/auth/sas.hpp"
+
+namespace conformance {
+
+using hub::Code;
+using hub::Status;
+
+namespace {
+constexpr const char* kPutTokenId = "service-put-token-1";
+// Feedback batches the hub may push before we accept them.
+constexpr int kFeedbackCredit = 10;
+}  // namespace
+
+class ServiceConnection : public proton::messaging_handler {
+  public:
+    ServiceConnection(AmqpServiceClient& client, std::unique_ptr<hub::Stream> stream)
+        : client_(client) {
+        pump_ = std::make_unique<hub::amqp::DriverPump>(
+            client.env_, std::move(stream), "service",
+            [this](const Status& status) {
+                client_.fail(status.ok() ? Status(Code::unavailable, "the hub closed the connection")
+                                         : status);
+            });
+    }
+    ~ServiceConnection() override {
+        in_flight_.clear();
+        cbs_ = proton::sender();
+        c2d_ = proton::sender();
+        feedback_ = proton::receiver();
+        pump_.reset();
+    }
+
+    void start() {
+        proton::connection_options options;
+        options.handler(*this);
+        options.sasl_enabled(false);  // as azure-iothub does with SAS: no SASL layer
+        options.container_id("service");
+        options.virtual_host(client_.config_.host_name);
+        pump_->connect(options);
+    }
+
+    void send_more() {
+        if (pump_->finished() || !c2d_ || !c2d_.active()) {
+            return;
+        }
+        while (c2d_.credit() > 0 && !client_.queue_.empty()) {
+            C2dToSend out = std::move(client_.queue_.front());
+            client_.queue_.pop_front();
+            proton::message m;
+            m.id(out.message_id);
+            m.to("/devices/" + hub::auth::url_encode_strict(out.device_id) +
+                 "/messages/devicebound");
+            if (!out.ack.empty()) m.properties().put("iothub-ack", out.ack);
+            proton::binary body;
+            body.assign(out.body.begin(), out.body.end());
+            m.body(body);
+            in_flight_.emplace(c2d_.send(m), out.message_id);
+        }
+        pump_->process();
+    }
+
+    void on_connection_open(proton::connection& c) override {
+        session_ = c.open_session();
+        cbs_ = session_.open_sender("$cbs", proton::sender_options().name("cbs-sender"));
+        proton::target_options reply;
+        reply.address("cbs");
+        session_.open_receiver("$cbs", proton::receiver_options().name("cbs-receiver").target(
+                                           reply).credit_window(10));
+    }
+
+    void on_sendable(proton::sender& s) override {
+        if (s == cbs_ && !token_sent_) {
+            send_put_token();
+        } else if (s == c2d_) {
+            send_more();
+        }
+    }
+
+    void on_message(proton::delivery& d, proton::message& m) override {
+        d.accept();
+        if (feedback_ && d.receiver() == feedback_) {
+            if (client_.on_feedback && m.body().type() == proton::BINARY) {
+                const proton::binary b = proton::get<proton::binary>(m.body());
+                client_.on_feedback(std::string(b.begin(), b.end()));
+            }
+            return;
+        }
+        const proton::scalar code = m.properties().exists("status-code")
+                                        ? m.properties().get("status-code")
+                                        : proton::scalar();
+        if (m.correlation_id() != proton::message_id(kPutTokenId) ||
+            code.type() != proton::INT || proton::get<int32_t>(code) != 200) {
+            client_.fail(Status(Code::unauthorized, "the hub refused the policy token"));
+            return;
+        }
+        c2d_ = session_.open_sender("/messages/devicebound", proton::sender_options().name("c2d"));
+        if (client_.config_.receive_feedback) {
+            feedback_ = session_.open_receiver(
+                "/messages/serviceBound/feedback",
+                proton::receiver_options().name("feedback").credit_window(kFeedbackCredit));
+        }
+    }
+
+    void on_tracker_accept(proton::tracker& t) override { settled(t, Status()); }
+    void on_tracker_reject(proton::tracker& t) override {
+        settled(t, Status(Code::failed_precondition, "rejected"));
+    }
+    void on_tracker_release(proton::tracker& t) override {
+        settled(t, Status(Code::unavailable, "released"));
+    }
+    void on_error(const proton::error_condition& error) override {
+        client_.env_.trace("service.error", error.name() + ": " + error.description());
+    }
+
+  private:
+    void send_put_token() {
+        const ServiceClientConfig& config = client_.config_;
+        const int64_t expiry_s =
+            client_.env_.utc_now_ms() / 1000 + config.token_ttl.ns / 1000000000;
+        proton::message m;
+        m.id(proton::message_id(kPutTokenId));
+        m.to("$cbs");
+        m.reply_to("cbs");
+        m.properties().put("operation", std::string("put-token"));
+        m.properties().put("type", std::string("servicebus.windows.net:sastoken"));
+        m.properties().put("name", config.host_name);
+        m.body(hub::auth::make_sas_token(config.host_name, config.policy_key, expiry_s,
+                                         config.policy_name));
+        cbs_.send(m);
+        token_sent_ = true;
+    }
+
+    void settled(proton::tracker& t, const Status& outcome) {
+        auto it = in_flight_.find(t);
+        if (it == in_flight_.end()) {
+            return;
+        }
+        const std::string id = it->second;
+        in_flight_.erase(it);
+        if (client_.on_sent) {
+            client_.on_sent(id, outcome);
+        }
+    }
+
+    AmqpServiceClient& client_;
+    proton::session session_;
+    proton::sender cbs_;
+    proton::sender c2d_;
+    proton::receiver feedback_;
+    bool token_sent_ = false;
+    std::unique_ptr<hub::amqp::DriverPump> pump_;
+    std::map<proton::tracker, std::string> in_flight_;
+};
+
+AmqpServiceClient::AmqpServiceClient(hub::Env& env, ServiceClientConfig config)
+    : env_(env), config_(std::move(config)), self_(std::make_shared<AmqpServiceClient*>(this)) {}
+
+AmqpServiceClient::~AmqpServiceClient() {
+    *self_ = nullptr;
+    connection_.reset();
+    finished_.reset();
+}
+
+void AmqpServiceClient::start() {
+    HUB_ASSERT(!connection_ && !failed_);
+    std::weak_ptr<AmqpServiceClient*> weak = self_;
+    env_.network().connect(config_.hub_address,
+                           [weak](hub::Result<std::unique_ptr<hub::Stream>> result) {
+                               std::shared_ptr<AmqpServiceClient*> self = weak.lock();
+                               if (!self || !*self) return;
+                               AmqpServiceClient& client = **self;
+                               if (!result.ok()) {
+                                   client.fail(result.status());
+                                   return;
+                               }
+                               client.connection_ = std::make_unique<ServiceConnection>(
+                                   client, std::move(*result));
+                               client.connection_->start();
+                           });
+}
+
+void AmqpServiceClient::stop() {
+    connection_.reset();
+    finished_.reset();
+}
+
+void AmqpServiceClient::send(C2dToSend message) {
+    queue_.push_back(std::move(message));
+    if (connection_) {
+        connection_->send_more();
+    }
+}
+
+void AmqpServiceClient::fail(const Status& why) {
+    if (failed_) {
+        return;
+    }
+    failed_ = true;
+    env_.trace("service.failed", why.to_string());
+    finished_ = std::move(connection_);  // may be inside its callback: destroy it later
+    if (on_failed) {
+        on_failed(why);
+    }
+}
+
+}  // namespace conformance

@@ -1,0 +1,136 @@
+// The conformance C2D clients against the hub in the simulator: a service sends, a device
+// settles, and the service reads exactly the matching feedback.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "conformance/amqp_device_client.hpp"
+#include "conformance/amqp_service_client.hpp"
+#include "hub/amqp/amqp_server.hpp"
+#include "hub/core/hub.hpp"
+#include "simnet/sim_node.hpp"
+
+namespace conformance {
+namespace {
+
+constexpr const char* kKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+struct HubProcess : simnet::Process {
+    explicit HubProcess(simnet::SimNode& node) {
+        hub::HubConfig config;
+        config.host_name = "hub";
+        config.devices = {{"dev1", kKey}};
+        hub = std::move(*hub::Hub::open(node, config));
+        server = std::make_unique<hub::amqp::AmqpServer>(node, *hub);
+        HUB_ASSERT(server->listen("hub:5671").ok());
+    }
+    ~HubProcess() override { server.reset(); }
+    std::unique_ptr<hub::Hub> hub;
+    std::unique_ptr<hub::amqp::AmqpServer> server;
+};
+
+class C2dClientsTest : public ::testing::Test {
+  protected:
+    simnet::Simulator sim{11};
+    simnet::SimNetwork net{sim, hub::Random(12)};
+    simnet::SimNode hub_node{sim, net, "hub"};
+    simnet::SimNode device_node{sim, net, "device"};
+    simnet::SimNode service_node{sim, net, "service"};
+
+    void SetUp() override {
+        hub_node.boot([](simnet::SimNode& n) { return std::make_unique<HubProcess>(n); });
+    }
+    hub::Hub& hub() { return *static_cast<HubProcess*>(hub_node.process())->hub; }
+    ServiceClientConfig service_config(std::string key) {
+        ServiceClientConfig c;
+        c.hub_address = "hub:5671";
+        c.host_name = "hub";
+        c.policy_key = std::move(key);
+        c.receive_feedback = true;
+        return c;
+    }
+    void run(hub::Duration d) { sim.run_until([] { return false; }, sim.now() + d); }
+};
+
+TEST_F(C2dClientsTest, DeviceSettlesAndServiceGetsTheMatchingFeedback) {
+    DeviceClientConfig dc;
+    dc.hub_address = "hub:5671";
+    dc.host_name = "hub";
+    dc.device_id = "dev1";
+    dc.key = kKey;
+    AmqpDeviceClient device(device_node, dc);
+    std::map<std::string, std::string> received;  // message id -> body
+    device.on_c2d = [&](const ReceivedC2d& m) {
+        received[m.message_id] = std::string(m.body.begin(), m.body.end());
+        return m.message_id == "m-reject" ? C2dOutcome::reject : C2dOutcome::complete;
+    };
+    device.start();
+
+    AmqpServiceClient service(service_node,
+                              service_config(hub().registry().policies().at("service").primary_key));
+    std::map<std::string, bool> sent;
+    std::string feedback;
+    service.on_sent = [&](const std::string& id, const hub::Status& s) { sent[id] = s.ok(); };
+    service.on_feedback = [&](const std::string& json) { feedback += json; };
+    bool failed = false;
+    service.on_failed = [&](const hub::Status&) { failed = true; };
+    service.start();
+    service.send({"dev1", "m-ok", {'h', 'i'}, "full"});
+    service.send({"dev1", "m-reject", {'n', 'o'}, "full"});
+    service.send({"dev1", "m-quiet", {'s', 'h'}, "none"});
+    run(hub::Duration::seconds(20));  // past the 15 s feedback batching
+
+    EXPECT_FALSE(failed);
+    EXPECT_EQ(sent, (std::map<std::string, bool>{{"m-ok", true}, {"m-reject", true},
+                                                 {"m-quiet", true}}));
+    EXPECT_EQ(received, (std::map<std::string, std::string>{
+                            {"m-ok", "hi"}, {"m-reject", "no"}, {"m-quiet", "sh"}}));
+    EXPECT_NE(feedback.find("\"originalMessageId\":\"m-ok\""), std::string::npos) << feedback;
+    EXPECT_NE(feedback.find("\"statusCode\":\"Success\""), std::string::npos) << feedback;
+    EXPECT_NE(feedback.find("\"originalMessageId\":\"m-reject\""), std::string::npos);
+    EXPECT_NE(feedback.find("\"statusCode\":\"Rejected\""), std::string::npos);
+    EXPECT_EQ(feedback.find("m-quiet"), std::string::npos);  // ack none: no receipt
+}
+
+TEST_F(C2dClientsTest, AWrongPolicyKeyFailsTheServiceClient) {
+    AmqpServiceClient service(service_node, service_config(kKey));
+    hub::Status why;
+    service.on_failed = [&](const hub::Status& s) { why = s; };
+    service.start();
+    service.send({"dev1", "m1", {'x'}, "full"});
+    run(hub::Duration::seconds(2));
+    EXPECT_EQ(why.code(), hub::Code::unauthorized) << why.to_string();
+    EXPECT_EQ(hub().c2d().pending_count("dev1"), 0u);
+}
+
+// Regression: a device that completes a message and disconnects at once used to crash the hub
+// (the completion's durable callback ran on the destroyed connection).
+TEST_F(C2dClientsTest, CompletingAndDisconnectingAtOnceIsSafe) {
+    DeviceClientConfig dc;
+    dc.hub_address = "hub:5671";
+    dc.host_name = "hub";
+    dc.device_id = "dev1";
+    dc.key = kKey;
+    AmqpDeviceClient device(device_node, dc);
+    int received = 0;
+    device.on_c2d = [&](const ReceivedC2d&) {
+        ++received;
+        // Late enough for the settlement to reach the hub, early enough to close the
+        // connection before the hub's group commit makes it durable.
+        device_node.schedule(device_node.now() + hub::Duration::micros(500),
+                             [&] { device.stop(); });
+        return C2dOutcome::complete;
+    };
+    device.start();
+    AmqpServiceClient service(service_node,
+                              service_config(hub().registry().policies().at("service").primary_key));
+    service.start();
+    service.send({"dev1", "m1", {'x'}, "full"});
+    run(hub::Duration::seconds(2));
+    EXPECT_EQ(received, 1);
+    EXPECT_EQ(hub().c2d().pending_count("dev1"), 0u);  // the completion still counted
+}
+
+}  // namespace
+}  // namespace conformance
