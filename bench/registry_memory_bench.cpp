@@ -25,6 +25,9 @@ class NullDisk : public hub::Disk {
         return hub::Status(hub::Code::not_found, name);
     }
     hub::Status sync(const std::string&) override { return {}; }
+    // Never completes: the registry syncs blockingly, and BenchEnv runs no callbacks.
+    uint64_t sync_async(const std::string&, SyncDone) override { return 0; }
+    void cancel_sync(uint64_t) override {}
     hub::Status truncate(const std::string&, uint64_t) override { return {}; }
     hub::Status rename(const std::string&, const std::string&) override { return {}; }
     hub::Status remove(const std::string&) override { return {}; }

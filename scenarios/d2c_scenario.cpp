@@ -1,6 +1,7 @@
 #include "scenarios/d2c_scenario.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <set>
@@ -45,6 +46,16 @@ struct DeviceProcess : simnet::Process {
     conformance::AmqpDeviceClient client;
 };
 
+simnet::LatencyModel disk_latency(const ScenarioConfig& config) {
+    const Duration base = Duration::micros(config.disk_latency_us);
+    if (config.disk_jitter_us == 0) {
+        return simnet::LatencyModel::fixed(base);
+    }
+    const Duration mean = Duration::micros(config.disk_jitter_us);
+    return simnet::LatencyModel::base_plus_jitter(
+        base, simnet::LatencyModel::exponential(mean, mean * 20));
+}
+
 std::string message_id(uint32_t device, uint32_t n) {
     return "dev-" + std::to_string(device) + "/" + std::to_string(n);
 }
@@ -61,6 +72,7 @@ class World {
     HubProcess* hub_process() { return static_cast<HubProcess*>(hub_node_->process()); }
     bool all_delivered();
     bool check_log(ScenarioResult* result);
+    void count_commit(const simnet::TraceEvent& e);
 
     ScenarioConfig config_;
     simnet::Simulator sim_;
@@ -71,7 +83,19 @@ class World {
     std::unique_ptr<SimNode> hub_node_;
     std::vector<std::unique_ptr<SimNode>> device_nodes_;
     std::unique_ptr<simnet::Nemesis> nemesis_;
+    uint64_t d2c_commits_ = 0;
+    uint64_t d2c_events_committed_ = 0;
 };
+
+// "d2c.commit events=N ok=1" from the hub: batch sizes, for the batching figures.
+void World::count_commit(const simnet::TraceEvent& e) {
+    if (e.node != "hub" || e.kind != "d2c.commit" || !e.detail.ends_with(" ok=1")) {
+        return;
+    }
+    ++d2c_commits_;
+    d2c_events_committed_ += std::strtoull(e.detail.c_str() + std::string("events=").size(),
+                                           nullptr, 10);
+}
 
 World::World(const ScenarioConfig& config)
     : config_(config),
@@ -87,6 +111,8 @@ World::World(const ScenarioConfig& config)
         hub_config_.devices.push_back({"dev-" + std::to_string(d), hub::generate_device_key(keys)});
     }
     hub_node_ = std::make_unique<SimNode>(sim_, net_, "hub");
+    hub_node_->sim_disk().set_sync_latency(disk_latency(config_));
+    sim_.add_trace_sink([this](const simnet::TraceEvent& e) { count_commit(e); });
     hub_node_->boot([this](SimNode& node) {
         return std::make_unique<HubProcess>(node, hub_config_);
     });
@@ -213,6 +239,8 @@ ScenarioResult World::run() {
     }
     result.fault_report = nemesis_->report().to_string();
     result.events = sim_.events_run();
+    result.d2c_commits = d2c_commits_;
+    result.d2c_events_committed = d2c_events_committed_;
     result.end_time_ms = sim_.now().to_millis();
     sim_.trace("checker", "verdict", result.verdict);
     result.trace_hash = sim_.trace_hash();
@@ -236,7 +264,13 @@ std::string replay_command(const ScenarioConfig& config) {
            std::to_string(config.fault_rates.clogs) + " --send-window-ms " +
            std::to_string(config.send_window_ms) + (config.swarm ? " --swarm" : "") +
            (config.plant_bug_skip_sync ? " --plant-bug skip-sync" : "") +
-           (config.scheduler == simnet::SchedulerKind::heap ? " --scheduler heap" : "");
+           (config.scheduler == simnet::SchedulerKind::heap ? " --scheduler heap" : "") +
+           (config.disk_latency_us != 0
+                ? " --disk-latency-us " + std::to_string(config.disk_latency_us)
+                : "") +
+           (config.disk_jitter_us != 0
+                ? " --disk-jitter-us " + std::to_string(config.disk_jitter_us)
+                : "");
 }
 
 }  // namespace scenarios

@@ -43,6 +43,10 @@ struct ScenarioConfig {
     bool plant_bug_skip_sync = false;
     // The simulator's event queue. Both kinds give the same run (scheduler_equivalence_test).
     simnet::SchedulerKind scheduler = simnet::SchedulerKind::wheel;
+    // The hub disk's flush latency per asynchronous sync (group commits): a fixed part plus,
+    // when set, an exponential jitter with this mean (capped at 20x the mean). 0: instant.
+    int64_t disk_latency_us = 0;
+    int64_t disk_jitter_us = 0;
 };
 
 struct ScenarioResult {
@@ -57,6 +61,8 @@ struct ScenarioResult {
     uint64_t hub_crashes = 0;
     uint64_t events = 0;
     int64_t end_time_ms = 0;
+    uint64_t d2c_commits = 0;            // successful group commits of the D2C log
+    uint64_t d2c_events_committed = 0;   // events they made durable (their batch sizes summed)
 };
 
 ScenarioResult run_d2c_scenario(const ScenarioConfig& config);

@@ -121,3 +121,46 @@ RC_GTEST_PROP(D2cScenarioProperty, AtLeastOnceUnderRandomFaultSchedules, ()) {
 
 }  // namespace
 }  // namespace scenarios
+
+namespace scenarios {
+namespace {
+
+// Disk latency on the hub (hubsim --disk-latency-us): the run still passes, commits batch more
+// messages, and one seed still gives one trace.
+TEST(D2cScenarioDiskLatency, SlowerFlushesBatchMoreMessagesPerCommit) {
+    ScenarioConfig fast = small_config(4);
+    fast.devices = 16;
+    fast.messages_per_device = 20;
+    fast.send_window_ms = 200;
+    fast.fault_rates.resets = 0;
+    fast.fault_rates.crashes = 0;
+    fast.fault_rates.partitions = 0;
+    fast.fault_rates.clogs = 0;
+    ScenarioConfig slow = fast;
+    slow.disk_latency_us = 5000;
+    const ScenarioResult f = run_d2c_scenario(fast);
+    const ScenarioResult s = run_d2c_scenario(slow);
+    ASSERT_TRUE(f.ok) << f.verdict;
+    ASSERT_TRUE(s.ok) << s.verdict << "\nreplay: " << replay_command(slow);
+    ASSERT_GT(f.d2c_commits, 0u);
+    ASSERT_GT(s.d2c_commits, 0u);
+    const double fast_batch = double(f.d2c_events_committed) / double(f.d2c_commits);
+    const double slow_batch = double(s.d2c_events_committed) / double(s.d2c_commits);
+    EXPECT_GT(slow_batch, 2 * fast_batch) << fast_batch << " vs " << slow_batch;
+    EXPECT_GT(s.end_time_ms, f.end_time_ms);  // the last ack waited for the slower disk
+}
+
+TEST(D2cScenarioDiskLatency, PassesUnderFaultsAndOneSeedGivesOneTrace) {
+    ScenarioConfig slow = small_config(4);
+    slow.disk_latency_us = 3000;
+    slow.disk_jitter_us = 1000;
+    const ScenarioResult s = run_d2c_scenario(slow);
+    ASSERT_TRUE(s.ok) << s.verdict << "\nreplay: " << replay_command(slow);
+    EXPECT_NE(replay_command(slow).find("--disk-latency-us 3000 --disk-jitter-us 1000"),
+              std::string::npos);
+    EXPECT_EQ(run_d2c_scenario(slow).trace_hash, s.trace_hash);
+    EXPECT_NE(run_d2c_scenario(small_config(4)).trace_hash, s.trace_hash);
+}
+
+}  // namespace
+}  // namespace scenarios

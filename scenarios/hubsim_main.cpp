@@ -34,6 +34,9 @@ Usage: hubsim [options]
   --send-window-ms N  virtual time over which messages are sent and faults fire (default 10000)
   --swarm             let each seed choose which fault kinds are on and how many (up to the
                       counts above): across a sweep, some runs hammer one fault, some see none
+  --disk-latency-us N flush latency of the hub's disk per group-commit sync, in virtual
+                      microseconds (default 0): acks wait for it and more messages share a sync
+  --disk-jitter-us N  add exponential jitter with this mean (capped at 20x) to each flush
   --trace             print every traced event (time_ns node kind detail)
   --trace-jsonl FILE  write every traced event as one JSON object per line to FILE
   --check-determinism run each seed twice and compare the traces event by event; on a
@@ -87,6 +90,8 @@ bool set_number(Options& o, const std::string& name, uint64_t value) {
     else if (name == "--partitions") c.fault_rates.partitions = static_cast<uint32_t>(value);
     else if (name == "--clogs") c.fault_rates.clogs = static_cast<uint32_t>(value);
     else if (name == "--send-window-ms") c.send_window_ms = static_cast<int64_t>(value);
+    else if (name == "--disk-latency-us") c.disk_latency_us = static_cast<int64_t>(value);
+    else if (name == "--disk-jitter-us") c.disk_jitter_us = static_cast<int64_t>(value);
     else return false;
     return true;
 }
@@ -145,6 +150,10 @@ void print_result(const scenarios::ScenarioConfig& config, const scenarios::Scen
                 " virtual_time=%" PRId64 "ms\n",
                 r.sent, r.acknowledged, r.in_log, r.faults_fired, r.hub_crashes, r.events,
                 r.end_time_ms);
+    std::printf("  d2c commits=%" PRIu64 " events/commit=%.2f\n", r.d2c_commits,
+                r.d2c_commits == 0 ? 0.0
+                                   : static_cast<double>(r.d2c_events_committed) /
+                                         static_cast<double>(r.d2c_commits));
     std::printf("  faults: %s\n", r.fault_report.c_str());
     std::printf("  trace hash: %016" PRIx64 "\n", r.trace_hash);
     std::printf("  replay: %s\n", scenarios::replay_command(config).c_str());

@@ -28,6 +28,9 @@ Status SimDisk::check_space(const std::string& name, uint64_t growth_bytes) {
 }
 
 Status SimDisk::append(const std::string& name, hub::ByteView bytes) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     if (Status s = check_space(name, bytes.size()); !s.ok()) {
         return s;
     }
@@ -54,6 +57,9 @@ void SimDisk::save_undo(File& f, uint64_t begin, uint64_t end) {
 }
 
 Status SimDisk::pwrite(const std::string& name, uint64_t offset, hub::ByteView bytes) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     auto it = files_.find(name);
     if (it == files_.end() && offset > 0) {
         return no_such_file(name);
@@ -68,6 +74,7 @@ Status SimDisk::pwrite(const std::string& name, uint64_t offset, hub::ByteView b
         return s;
     }
     File& f = files_[name];
+    save_for_pending(name, f, offset, end);
     save_undo(f, offset, end);
     if (end > f.data.size()) {
         f.data.resize(end);
@@ -95,6 +102,9 @@ hub::Result<hub::Bytes> SimDisk::read(const std::string& name) {
 }
 
 Status SimDisk::sync(const std::string& name) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     auto it = files_.find(name);
     if (it == files_.end()) {
         return no_such_file(name);
@@ -106,10 +116,144 @@ Status SimDisk::sync(const std::string& name) {
     ++stats_.syncs;
     it->second.synced_size = it->second.data.size();
     it->second.undo.clear();
+    supersede_pending(name);  // everything is durable now; older issue-time content is moot
     return Status::ok_status();
 }
 
+void SimDisk::set_freeze_after_writes(std::optional<uint64_t> writes) {
+    freeze_after_writes_ = writes;
+    frozen_ = writes.has_value() && writes_ >= *writes;
+}
+
+bool SimDisk::skip_frozen() {
+    if (frozen_) {
+        return true;
+    }
+    ++writes_;
+    frozen_ = freeze_after_writes_.has_value() && writes_ >= *freeze_after_writes_;
+    return false;  // this one still lands
+}
+
+SimDisk::~SimDisk() {
+    for (const auto& [id, p] : pending_) {
+        sim_->cancel(p.event);
+    }
+}
+
+uint64_t SimDisk::sync_async(const std::string& name, SyncDone done) {
+    HUB_ASSERT(sim_ != nullptr);  // a SimDisk without a Simulator has no time to complete in
+    HUB_ASSERT(done);
+    HUB_ASSERT(pending_.size() < kPendingSyncsMax);
+    const uint64_t id = next_sync_id_++;
+    if (frozen_) {
+        return id;  // the machine is gone: this flush never completes, nobody hears
+    }
+    PendingSync p;
+    p.name = name;
+    p.issued = sim_->now();
+    p.done = std::move(done);
+    Instant at = sim_->now() + sync_latency_.draw(random_);
+    auto it = files_.find(name);
+    if (it == files_.end()) {
+        at = sim_->now();  // completes with not_found
+    } else {
+        p.size = it->second.data.size();
+        at = std::max(at, it->second.last_sync_done);  // flushes of one file complete in order
+        it->second.last_sync_done = at;
+    }
+    p.event = sim_->schedule(at, SmallCallback{&SimDisk::complete_sync_event, this, id});
+    pending_.emplace(id, std::move(p));
+    return id;
+}
+
+void SimDisk::cancel_sync(uint64_t id) {
+    auto it = pending_.find(id);
+    if (it != pending_.end()) {
+        it->second.done = nullptr;  // the flush still happens; nobody hears of it
+    }
+}
+
+void SimDisk::complete_sync_event(void* self, uint64_t id) {
+    static_cast<SimDisk*>(self)->complete_sync(id);
+}
+
+void SimDisk::complete_sync(uint64_t id) {
+    auto it = pending_.find(id);
+    HUB_ASSERT(it != pending_.end());
+    PendingSync p = std::move(it->second);
+    pending_.erase(it);
+    if (skip_frozen()) {
+        return;  // a completion is a durability event too: frozen before it, it never happened
+    }
+    auto file = files_.find(p.name);
+    Status status = Status::ok_status();
+    if (file == files_.end() && !p.superseded) {
+        status = no_such_file(p.name);
+    } else if (fail_syncs_) {
+        ++stats_.failed_syncs;
+        status = Status(Code::io_error, p.name + ": sync failed (simulated)");
+    } else {
+        ++stats_.syncs;
+        ++stats_.async_syncs;
+        stats_.async_sync_wait_ns += (sim_->now() - p.issued).ns;
+        if (!p.superseded) {
+            apply_sync(file->second, p);
+        }
+    }
+    if (p.done) {
+        p.done(status);
+    }
+}
+
+// The file's first p.size bytes become durable with their content at issue time: sectors a
+// pwrite changed since keep that content as their durable (undo) version, the others are
+// durable as they are.
+void SimDisk::apply_sync(File& f, PendingSync& p) {
+    HUB_ASSERT(p.size <= f.data.size());
+    HUB_ASSERT(f.synced_size <= p.size);  // in-order completion; sync() supersedes
+    const uint64_t covered_sectors = (p.size + kSectorBytes - 1) / kSectorBytes;
+    for (auto u = f.undo.begin(); u != f.undo.end() && u->first < covered_sectors;) {
+        u = p.saved.contains(u->first) ? std::next(u) : f.undo.erase(u);
+    }
+    for (auto& [sector, content] : p.saved) {
+        HUB_ASSERT(sector * kSectorBytes + content.size() <= p.size);
+        f.undo[sector] = std::move(content);
+    }
+    f.synced_size = p.size;
+}
+
+void SimDisk::save_for_pending(const std::string& name, const File& f, uint64_t begin,
+                               uint64_t end) {
+    for (auto& [id, p] : pending_) {
+        if (p.name != name || p.superseded || begin >= p.size) {
+            continue;
+        }
+        const uint64_t stop = std::min(end, p.size);
+        for (uint64_t sector = begin / kSectorBytes; sector * kSectorBytes < stop; ++sector) {
+            if (p.saved.contains(sector)) {
+                continue;  // the issue-time content is the first one saved
+            }
+            const uint64_t lo = sector * kSectorBytes;
+            const uint64_t hi = std::min(lo + kSectorBytes, p.size);
+            p.saved.emplace(sector, hub::Bytes(f.data.begin() + static_cast<std::ptrdiff_t>(lo),
+                                               f.data.begin() + static_cast<std::ptrdiff_t>(hi)));
+        }
+    }
+}
+
+void SimDisk::supersede_pending(const std::string& name) {
+    for (auto& [id, p] : pending_) {
+        if (p.name == name) {
+            p.superseded = true;
+            p.saved.clear();
+        }
+    }
+}
+
 Status SimDisk::truncate(const std::string& name, uint64_t size) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     auto it = files_.find(name);
     if (it == files_.end()) {
         return no_such_file(name);
@@ -120,6 +264,18 @@ Status SimDisk::truncate(const std::string& name, uint64_t size) {
     }
     f.data.resize(size);
     f.synced_size = std::min<uint64_t>(f.synced_size, size);
+    for (auto& [id, p] : pending_) {
+        if (p.name == name && p.size > size) {
+            p.size = size;  // cut bytes are gone; bytes written later are not covered
+            p.saved.erase(p.saved.lower_bound((size + kSectorBytes - 1) / kSectorBytes),
+                          p.saved.end());
+            if (!p.saved.empty()) {
+                auto last = std::prev(p.saved.end());
+                last->second.resize(std::min<uint64_t>(last->second.size(),
+                                                       size - last->first * kSectorBytes));
+            }
+        }
+    }
     // Overwritten sectors past the new end are gone; the one across it is clipped.
     f.undo.erase(f.undo.lower_bound((size + kSectorBytes - 1) / kSectorBytes), f.undo.end());
     if (!f.undo.empty()) {
@@ -131,13 +287,20 @@ Status SimDisk::truncate(const std::string& name, uint64_t size) {
 }
 
 Status SimDisk::remove(const std::string& name) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     if (files_.erase(name) == 0) {
         return no_such_file(name);
     }
+    supersede_pending(name);  // a flush of an unlinked file succeeds and keeps nothing
     return Status::ok_status();
 }
 
 Status SimDisk::rename(const std::string& from, const std::string& to) {
+    if (skip_frozen()) {
+        return Status::ok_status();
+    }
     auto it = files_.find(from);
     if (it == files_.end()) {
         return no_such_file(from);
@@ -148,6 +311,12 @@ Status SimDisk::rename(const std::string& from, const std::string& to) {
     File moved = std::move(it->second);
     files_.erase(it);
     files_[to] = std::move(moved);  // replaces `to`, atomically as far as anyone can see
+    supersede_pending(to);          // the replaced file's flushes keep nothing
+    for (auto& [id, p] : pending_) {
+        if (p.name == from) {
+            p.name = to;  // a flush follows the file, not its name
+        }
+    }
     return Status::ok_status();
 }
 
@@ -238,6 +407,16 @@ void SimDisk::crash_tail(File& f, hub::Random& random) {
 
 void SimDisk::crash(hub::Random& random) {
     ++stats_.crashes;
+    frozen_ = false;  // the machine boots again
+    freeze_after_writes_.reset();
+    // Flushes still in flight never finished: their bytes stay unsynced, nobody is told.
+    for (const auto& [id, p] : pending_) {
+        sim_->cancel(p.event);
+    }
+    pending_.clear();
+    for (auto& [name, f] : files_) {
+        f.last_sync_done = Instant{0};
+    }
     for (auto& [name, f] : files_) {
         crash_overwrites(f, random);
         crash_tail(f, random);

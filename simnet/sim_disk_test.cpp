@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <optional>
+
 #include "hub/store/record_log.hpp"
 
 namespace simnet {
@@ -26,6 +28,170 @@ TEST(SimDisk, SyncedDataAlwaysSurvivesCrash) {
             ASSERT_EQ(data[i], 1);
         }
     }
+}
+
+// sync_async(): a Simulator drives completions; latency comes from the disk's model.
+class SimDiskAsync : public ::testing::Test {
+  protected:
+    Simulator sim{7};
+    SimDisk disk{&sim, hub::Random(11)};
+    void run_for(hub::Duration d) { sim.run_until([] { return false; }, sim.now() + d); }
+};
+
+TEST_F(SimDiskAsync, CompletesAfterTheLatencyNeverInsideTheCall) {
+    disk.set_sync_latency(LatencyModel::fixed(hub::Duration::millis(5)));
+    ASSERT_TRUE(disk.append("f", fill(1000, 1)).ok());
+    std::optional<hub::Status> result;
+    (void)disk.sync_async("f", [&](hub::Status s) { result = s; });
+    EXPECT_FALSE(result.has_value());
+    EXPECT_EQ(disk.unsynced_bytes(), 1000u);
+    run_for(hub::Duration::micros(4999));
+    EXPECT_FALSE(result.has_value());
+    EXPECT_EQ(disk.unsynced_bytes(), 1000u);  // not durable before completion
+    run_for(hub::Duration::micros(1));
+    ASSERT_TRUE(result.has_value());
+    EXPECT_TRUE(result->ok());
+    EXPECT_EQ(disk.unsynced_bytes(), 0u);
+    EXPECT_EQ(disk.stats().async_syncs, 1u);
+    EXPECT_EQ(disk.stats().async_sync_wait_ns, hub::Duration::millis(5).ns);
+}
+
+TEST_F(SimDiskAsync, BytesAppendedAfterTheIssueStayVolatile) {
+    disk.set_sync_latency(LatencyModel::fixed(hub::Duration::millis(1)));
+    ASSERT_TRUE(disk.append("f", fill(1000, 1)).ok());
+    bool done = false;
+    (void)disk.sync_async("f", [&](hub::Status s) { done = s.ok(); });
+    ASSERT_TRUE(disk.append("f", fill(2000, 2)).ok());
+    run_for(hub::Duration::millis(1));
+    ASSERT_TRUE(done);
+    EXPECT_EQ(disk.unsynced_bytes(), 2000u);
+    size_t lost_all_late = 0;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+        SimDisk copy{&sim, hub::Random(0)};
+        ASSERT_TRUE(copy.append("f", fill(1000, 1)).ok());
+        uint64_t id = copy.sync_async("f", [](hub::Status) {});
+        (void)id;
+        ASSERT_TRUE(copy.append("f", fill(2000, 2)).ok());
+        run_for(hub::Duration::millis(1));
+        hub::Random random(seed);
+        copy.crash(random);
+        const hub::Bytes data = *copy.read("f");
+        ASSERT_GE(data.size(), 1000u);
+        EXPECT_EQ(hub::Bytes(data.begin(), data.begin() + 1000), fill(1000, 1));
+        lost_all_late += data.size() == 1000;
+    }
+    EXPECT_GT(lost_all_late, 0u);  // the late bytes were not made durable by the sync
+}
+
+TEST_F(SimDiskAsync, CrashBeforeCompletionLosesTheBytesAndTheCallback) {
+    disk.set_sync_latency(LatencyModel::fixed(hub::Duration::millis(3)));
+    size_t lost = 0;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+        SimDisk d{&sim, hub::Random(seed)};
+        d.set_sync_latency(LatencyModel::fixed(hub::Duration::millis(3)));
+        ASSERT_TRUE(d.append("f", fill(4096, 3)).ok());
+        bool called = false;
+        (void)d.sync_async("f", [&](hub::Status) { called = true; });
+        run_for(hub::Duration::millis(2));
+        hub::Random random(seed);
+        d.crash(random);
+        run_for(hub::Duration::millis(5));
+        EXPECT_FALSE(called);
+        EXPECT_EQ(d.pending_syncs(), 0u);
+        lost += d.read("f")->size() < 4096;
+    }
+    EXPECT_GT(lost, 0u);
+}
+
+TEST_F(SimDiskAsync, OverwriteAfterTheIssueLeavesIssueTimeContentDurable) {
+    ASSERT_TRUE(disk.append("f", fill(1024, 1)).ok());
+    (void)disk.sync_async("f", [](hub::Status) {});
+    ASSERT_TRUE(disk.pwrite("f", 0, fill(512, 9)).ok());  // after the issue
+    run_for(hub::Duration::millis(1));
+    EXPECT_EQ(disk.unsynced_bytes(), 512u);  // sector 0's durable content is the old one
+    size_t old_back = 0;
+    for (uint64_t seed = 0; seed < 30; ++seed) {
+        SimDisk d{&sim, hub::Random(0)};
+        ASSERT_TRUE(d.append("f", fill(1024, 1)).ok());
+        (void)d.sync_async("f", [](hub::Status) {});
+        ASSERT_TRUE(d.pwrite("f", 0, fill(512, 9)).ok());
+        run_for(hub::Duration::millis(1));
+        hub::Random random(seed);
+        d.crash(random);
+        const hub::Bytes data = *d.read("f");
+        ASSERT_EQ(data.size(), 1024u);
+        const bool old_sector = data[0] == 1;
+        EXPECT_EQ(hub::Bytes(data.begin(), data.begin() + 512), fill(512, old_sector ? 1 : 9));
+        EXPECT_EQ(hub::Bytes(data.begin() + 512, data.end()), fill(512, 1));
+        old_back += old_sector;
+    }
+    EXPECT_GT(old_back, 0u);
+}
+
+TEST_F(SimDiskAsync, BlockingSyncSupersedesAPendingOne) {
+    disk.set_sync_latency(LatencyModel::fixed(hub::Duration::millis(2)));
+    ASSERT_TRUE(disk.append("f", fill(1024, 1)).ok());
+    bool done = false;
+    (void)disk.sync_async("f", [&](hub::Status s) { done = s.ok(); });
+    ASSERT_TRUE(disk.pwrite("f", 0, fill(512, 9)).ok());
+    ASSERT_TRUE(disk.sync("f").ok());
+    run_for(hub::Duration::millis(2));
+    EXPECT_TRUE(done);
+    EXPECT_EQ(disk.unsynced_bytes(), 0u);  // the late completion did not bring back old content
+}
+
+TEST_F(SimDiskAsync, CancelledSyncStillFlushesButNobodyHears) {
+    ASSERT_TRUE(disk.append("f", fill(100, 1)).ok());
+    bool called = false;
+    const uint64_t id = disk.sync_async("f", [&](hub::Status) { called = true; });
+    disk.cancel_sync(id);
+    run_for(hub::Duration::millis(1));
+    EXPECT_FALSE(called);
+    EXPECT_EQ(disk.unsynced_bytes(), 0u);
+    disk.cancel_sync(id);  // a no-op now
+}
+
+TEST_F(SimDiskAsync, MissingFileAndFailingDiskReportErrorsLater) {
+    std::optional<hub::Status> missing;
+    (void)disk.sync_async("nope", [&](hub::Status s) { missing = s; });
+    EXPECT_FALSE(missing.has_value());
+    run_for(hub::Duration::millis(1));
+    ASSERT_TRUE(missing.has_value());
+    EXPECT_EQ(missing->code(), hub::Code::not_found);
+    ASSERT_TRUE(disk.append("f", fill(10, 1)).ok());
+    disk.set_fail_syncs(true);
+    std::optional<hub::Status> failed;
+    (void)disk.sync_async("f", [&](hub::Status s) { failed = s; });
+    run_for(hub::Duration::millis(1));
+    ASSERT_TRUE(failed.has_value());
+    EXPECT_EQ(failed->code(), hub::Code::io_error);
+    EXPECT_EQ(disk.unsynced_bytes(), 10u);
+}
+
+TEST_F(SimDiskAsync, SyncsOfOneFileCompleteInIssueOrderAndDrawsAreDeterministic) {
+    const auto completions = [&](uint64_t seed) {
+        SimDisk d{&sim, hub::Random(seed)};
+        d.set_sync_latency(LatencyModel::exponential(hub::Duration::millis(2),
+                                                     hub::Duration::millis(50)));
+        std::vector<std::pair<int, int64_t>> order;
+        const hub::Instant start = sim.now();
+        for (int i = 0; i < 20; ++i) {
+            EXPECT_TRUE(d.append("f", fill(10, 1)).ok());
+            (void)d.sync_async("f", [&, i, start](hub::Status) {
+                order.emplace_back(i, (sim.now() - start).ns);
+            });
+        }
+        run_for(hub::Duration::millis(100));
+        return order;
+    };
+    const auto first = completions(5);
+    ASSERT_EQ(first.size(), 20u);
+    for (int i = 0; i < 20; ++i) {
+        EXPECT_EQ(first[i].first, i);
+    }
+    EXPECT_NE(first.front().second, first.back().second);  // latencies were drawn
+    EXPECT_EQ(completions(5), first);
+    EXPECT_NE(completions(6), first);
 }
 
 TEST(SimDisk, CrashSometimesKeepsATornPrefixAndSometimesNothing) {
@@ -396,6 +562,77 @@ TEST(SimDiskRecordLog, TransientReadErrorsNeverLoseSyncedRecords) {
         if (recovered.ok()) {
             ASSERT_EQ(recovered->size(), 4u) << "seed " << seed << ": synced records lost";
         }
+    }
+}
+
+}  // namespace
+}  // namespace simnet
+
+namespace simnet {
+namespace {
+
+// A model of sync_async: a sync makes durable the file as it was at its issue; the durable
+// image is that of the completed sync issued last (blocking syncs complete at once and
+// supersede earlier pending ones); truncate clips everything. After a crash (no garbage),
+// every sector below the durable size holds its durable or its latest content, and the rest
+// is a sector-aligned prefix of the latest content.
+RC_GTEST_PROP(SimDiskProperty, AsyncSyncsMakeDurableExactlyTheirIssueTimeBytes, ()) {
+    Simulator sim(*rc::gen::arbitrary<uint64_t>());
+    SimDisk disk(&sim, hub::Random(*rc::gen::arbitrary<uint64_t>()));
+    disk.set_sync_latency(LatencyModel::uniform(hub::Duration{0}, hub::Duration::millis(3)));
+    hub::Random r(*rc::gen::arbitrary<uint64_t>());
+    hub::Bytes durable;                      // the model's durable image
+    uint64_t durable_issue = 0;              // issue index that produced it
+    std::map<uint64_t, hub::Bytes> pending;  // issue index -> snapshot at issue
+    uint64_t issues = 0;
+    const auto ops = *rc::gen::container<std::vector<int>>(rc::gen::inRange(0, 100));
+    RC_ASSERT(disk.append("f", fill(r.uniform(700), 1)).ok());
+    for (int op : ops) {
+        const hub::Bytes current = *disk.read("f");
+        if (op < 25) {
+            RC_ASSERT(disk.append("f", fill(r.uniform(900), static_cast<uint8_t>(op))).ok());
+        } else if (op < 45) {
+            const uint64_t at = r.uniform(current.size() + 1);
+            RC_ASSERT(disk.pwrite("f", at, fill(r.uniform(700), static_cast<uint8_t>(op))).ok());
+        } else if (op < 65) {
+            const uint64_t issue = ++issues;
+            pending[issue] = current;
+            (void)disk.sync_async("f", [&, issue](hub::Status s) {
+                RC_ASSERT(s.ok());
+                if (issue > durable_issue) {
+                    durable = pending[issue];
+                    durable_issue = issue;
+                }
+                pending.erase(issue);
+            });
+        } else if (op < 70) {
+            RC_ASSERT(disk.sync("f").ok());
+            durable = current;
+            durable_issue = ++issues;
+        } else if (op < 75) {
+            const uint64_t size = r.uniform(current.size() + 1);
+            RC_ASSERT(disk.truncate("f", size).ok());
+            durable.resize(std::min<size_t>(durable.size(), size));
+            for (auto& [issue, snapshot] : pending) {
+                snapshot.resize(std::min<size_t>(snapshot.size(), size));
+            }
+        } else {
+            sim.run_until([] { return false; }, sim.now() + hub::Duration::micros(r.uniform(4000)));
+        }
+    }
+    const hub::Bytes latest = *disk.read("f");
+    hub::Random tear(*rc::gen::arbitrary<uint64_t>());
+    disk.crash(tear);
+    const hub::Bytes after = *disk.read("f");
+    const size_t ds = durable.size();
+    RC_ASSERT(after.size() >= ds);
+    RC_ASSERT((after.size() - ds) % kSectorBytes == 0);
+    RC_ASSERT(std::equal(after.begin() + ds, after.end(), latest.begin() + ds));
+    for (size_t lo = 0; lo < ds; lo += kSectorBytes) {
+        const size_t hi = std::min(lo + kSectorBytes, ds);
+        const hub::Bytes got(after.begin() + lo, after.begin() + hi);
+        RC_ASSERT(got == hub::Bytes(durable.begin() + lo, durable.begin() + hi) ||
+                  got == hub::Bytes(latest.begin() + lo, latest.begin() + hi));
     }
 }
 

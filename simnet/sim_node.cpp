@@ -6,6 +6,7 @@ SimNode::SimNode(Simulator& sim, SimNetwork& net, std::string name)
     : sim_(sim),
       name_(std::move(name)),
       random_(sim.random_for("node/" + name_)),
+      disk_(&sim, sim.random_for("disk/" + name_)),
       network_(net.network_for(name_, &epoch_)) {}
 
 SimNode::~SimNode() { stop_process(); }

@@ -1,6 +1,8 @@
 #include "hub/amqp/eventhub.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <deque>
 #include <map>
 #include <vector>
 
@@ -39,18 +41,21 @@ std::string string_property(const proton::message& m, const std::string& key) {
 
 std::map<std::string, proton::value> partition_properties(const D2cLog& log, uint32_t p,
                                                           const std::string& entity) {
-    const std::vector<StoredEvent>& events = log.events(p);
-    const int64_t last = events.empty() ? -1 : static_cast<int64_t>(events.back().sequence_number);
+    // Retention may have dropped the oldest events: the beginning is the first retained one.
+    const uint64_t end = log.end_sequence_number(p);
+    const int64_t last = static_cast<int64_t>(end) - 1;
+    const StoredEvent* newest = end == 0 ? nullptr : log.event_at(p, end - 1);
+    const bool empty = log.events(p).empty();
     return {
         {"name", entity},
         {"type", std::string("com.microsoft:partition")},
         {"partition", std::to_string(p)},
-        {"begin_sequence_number", int64_t{events.empty() ? -1 : 0}},
+        {"begin_sequence_number",
+         end == 0 ? int64_t{-1} : static_cast<int64_t>(log.first_sequence_number(p))},
         {"last_enqueued_sequence_number", last},
         {"last_enqueued_offset", std::to_string(last)},
-        {"last_enqueued_time_utc",
-         proton::timestamp(events.empty() ? 0 : events.back().enqueued_time_ms)},
-        {"is_partition_empty", events.empty()},
+        {"last_enqueued_time_utc", proton::timestamp(newest ? newest->enqueued_time_ms : 0)},
+        {"is_partition_empty", empty},
     };
 }
 
@@ -177,30 +182,39 @@ proton::message management_reply(const proton::message& request, const D2cLog& l
 
 PartitionReader::PartitionReader(const D2cLog& log, uint32_t partition, const StartPosition& start)
     : log_(log), partition_(partition) {
-    const std::vector<StoredEvent>& events = log.events(partition);
+    const uint64_t first = log.first_sequence_number(partition);
     switch (start.kind) {
-        case StartPosition::Kind::earliest: next_ = 0; break;
-        case StartPosition::Kind::latest: next_ = events.size(); break;
+        case StartPosition::Kind::earliest: next_ = first; break;
+        case StartPosition::Kind::latest: next_ = log.end_sequence_number(partition); break;
         case StartPosition::Kind::sequence_number:
             next_ = static_cast<uint64_t>(start.value) + (start.inclusive ? 0 : 1);
             break;
         case StartPosition::Kind::enqueued_time: {
-            next_ = 0;
-            while (next_ < events.size() &&
-                   (events[next_].enqueued_time_ms < start.value ||
-                    (!start.inclusive && events[next_].enqueued_time_ms == start.value))) {
-                ++next_;
+            const std::deque<StoredEvent>& events = log.events(partition);
+            size_t i = 0;
+            while (i < events.size() &&
+                   (events[i].enqueued_time_ms < start.value ||
+                    (!start.inclusive && events[i].enqueued_time_ms == start.value))) {
+                ++i;
             }
+            next_ = first + i;
             break;
         }
     }
+    next_ = std::max(next_, first);  // a position retention already dropped: the first kept
 }
 
 size_t PartitionReader::pump(proton::sender& link) {
-    const std::vector<StoredEvent>& events = log_.events(partition_);
+    // A reader behind retention (positioned before the first retained event, or left behind
+    // while it had no credit) resumes at the first retained event.
+    next_ = std::max(next_, log_.first_sequence_number(partition_));
     size_t sent = 0;
-    while (link.active() && link.credit() > 0 && next_ < events.size()) {
-        link.send(event_message(events[next_]));
+    while (link.active() && link.credit() > 0) {
+        const StoredEvent* event = log_.event_at(partition_, next_);
+        if (event == nullptr) {
+            break;
+        }
+        link.send(event_message(*event));
         ++next_;
         ++sent;
     }

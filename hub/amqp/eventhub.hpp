@@ -4,7 +4,8 @@
 // x-opt-* annotations, the iothub-* system properties), and `$management` READ replies for
 // the hub's and each partition's properties.
 //
-// Offsets are the decimal sequence numbers. Not thread-safe; pure but for the D2cLog it reads.
+// Offsets are the decimal sequence numbers. Retention may drop a partition's oldest events:
+// readers start at, and skip ahead to, D2cLog::first_sequence_number. Not thread-safe; pure but for the D2cLog it reads.
 #pragma once
 
 #include <cstdint>
@@ -49,7 +50,7 @@ class PartitionReader {
   private:
     const D2cLog& log_;
     uint32_t partition_;
-    uint64_t next_;  // index == sequence number: partitions are contiguous from 0
+    uint64_t next_;  // the next sequence number to send; at least the first retained one
 };
 
 }  // namespace hub::amqp

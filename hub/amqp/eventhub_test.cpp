@@ -103,5 +103,41 @@ TEST_F(EventHubLog, ReadersStartWhereTheFilterSays) {
     EXPECT_EQ(PartitionReader(*log, p, {K::enqueued_time, t, false}).next_sequence_number(), 5u);
 }
 
+// Retention dropped the oldest events: readers and $management see the first retained one.
+TEST(EventHubRetention, ReadersAndPropertiesStartAtTheFirstRetainedEvent) {
+    simnet::Simulator sim{1};
+    simnet::SimNetwork net{sim, Random(2)};
+    simnet::SimNode node{sim, net, "hub"};
+    D2cLogConfig config;
+    config.partitions = 1;
+    config.segment_bytes = 512;
+    config.retention_bytes = 1500;
+    auto log = std::move(*D2cLog::open(node, config));
+    for (int i = 0; i < 40; ++i) {
+        log->append(D2cMessage{"dev", "m" + std::to_string(i), Bytes(60, 'x'), {}}, [](auto) {});
+    }
+    sim.run_until([] { return false; }, sim.now() + Duration::seconds(1));
+    const uint64_t first = log->first_sequence_number(0);
+    ASSERT_GT(first, 1u);
+    ASSERT_EQ(log->end_sequence_number(0), 40u);
+    using K = StartPosition::Kind;
+    EXPECT_EQ(PartitionReader(*log, 0, {K::earliest, 0, false}).next_sequence_number(), first);
+    EXPECT_EQ(PartitionReader(*log, 0, {K::sequence_number, 0, true}).next_sequence_number(), first);
+    EXPECT_EQ(PartitionReader(*log, 0, {K::sequence_number, int64_t(first), true}).next_sequence_number(),
+              first);
+    EXPECT_EQ(PartitionReader(*log, 0, {K::enqueued_time, 0, false}).next_sequence_number(), first);
+    EXPECT_EQ(PartitionReader(*log, 0, {K::latest, 0, false}).next_sequence_number(), 40u);
+    proton::message request;
+    request.id(std::string("r"));
+    request.properties().put("operation", std::string("READ"));
+    request.properties().put("type", std::string("com.microsoft:partition"));
+    request.properties().put("partition", std::string("0"));
+    std::map<std::string, proton::value> props;
+    proton::get(management_reply(request, *log, "myhub", 5).body(), props);
+    EXPECT_EQ(proton::get<int64_t>(props.at("begin_sequence_number")), int64_t(first));
+    EXPECT_EQ(proton::get<int64_t>(props.at("last_enqueued_sequence_number")), 39);
+    EXPECT_FALSE(proton::get<bool>(props.at("is_partition_empty")));
+}
+
 }  // namespace
 }  // namespace hub::amqp

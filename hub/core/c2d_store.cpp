@@ -481,7 +481,9 @@ Result<std::unique_ptr<C2dStore>> C2dStore::open(Env& env, C2dStoreConfig config
     if (!removed.ok()) {
         return removed;
     }
-    store->file_ = std::make_unique<store::RecordLog>(env.disk(), store->config_.file_name);
+    // A salt from the Env's Random: C2D bodies are chosen by the sender (see record_log.hpp).
+    store->file_ = std::make_unique<store::RecordLog>(env.disk(), store->config_.file_name,
+                                                      env.random().next_u64());
     Result<std::vector<Bytes>> raw = store->file_->recover();
     if (!raw.ok()) {
         return raw.status();
@@ -492,10 +494,10 @@ Result<std::unique_ptr<C2dStore>> C2dStore::open(Env& env, C2dStoreConfig config
             return Status(Code::corruption, store->config_.file_name + ": " +
                                                 record.status().message());
         }
-        store->log_bytes_ += store::record_bytes(bytes.size());
         store->index_.apply(*record, store::record_bytes(bytes.size()));
         records->push_back(std::move(*record));
     }
+    store->log_bytes_ = store->file_->size_bytes();  // the file's size, header included
     env.trace("c2d.recovered", store->config_.file_name + " records=" +
                                    std::to_string(records->size()));
     return store;
@@ -503,6 +505,9 @@ Result<std::unique_ptr<C2dStore>> C2dStore::open(Env& env, C2dStoreConfig config
 
 C2dStore::~C2dStore() {
     env_.cancel(commit_timer_);
+    if (sync_in_flight_) {
+        env_.disk().cancel_sync(sync_id_);
+    }
     for (const auto& [ticket, id] : deferred_) {
         env_.cancel(id);
     }
@@ -526,7 +531,7 @@ void C2dStore::write(const C2dRecord& record, Callback apply, Callback done) {
         if (!status.ok()) {
             failed_ = true;
         } else {
-            log_bytes_ += store::record_bytes(encoded.size());
+            log_bytes_ = file_->size_bytes();
             index_.apply(record, store::record_bytes(encoded.size()));
         }
     }
@@ -543,28 +548,44 @@ void C2dStore::write(const C2dRecord& record, Callback apply, Callback done) {
     }
     ++records_written_;
     pending_.push_back(Pending{std::move(apply), std::move(done)});
-    if (!commit_scheduled_) {
-        commit_scheduled_ = true;
-        commit_timer_ =
-            env_.schedule(env_.now() + config_.group_commit_delay, [this] { commit(); });
-    }
+    schedule_commit(env_.now() + config_.group_commit_delay);
 }
 
+void C2dStore::schedule_commit(Instant at) {
+    if (commit_scheduled_ || sync_in_flight_ || pending_.empty()) {
+        return;
+    }
+    commit_scheduled_ = true;
+    commit_timer_ = env_.schedule(at, [this] { commit(); });
+}
+
+// One sync in flight at a time: writes that arrive during it share the next one.
 void C2dStore::commit() {
-    HUB_ASSERT(commit_scheduled_);
+    HUB_ASSERT(commit_scheduled_ && !sync_in_flight_);
     HUB_ASSERT(!pending_.empty());
     commit_scheduled_ = false;
-    Status status = Status::ok_status();
+    std::vector<Pending> batch = std::move(pending_);
+    pending_.clear();
     if (failed_) {
-        status = Status(Code::unavailable, "c2d store failed; restart the hub");
-    } else if (!config_.planted_bug_skip_sync) {
-        status = file_->sync();
+        finish_commit(std::move(batch), Status(Code::unavailable, "c2d store failed; restart the hub"));
+        return;
     }
+    if (config_.planted_bug_skip_sync) {
+        finish_commit(std::move(batch), Status::ok_status());
+        return;
+    }
+    sync_in_flight_ = true;
+    sync_id_ = env_.disk().sync_async(
+        file_->file_name(), [this, batch = std::move(batch)](Status status) mutable {
+            sync_in_flight_ = false;
+            finish_commit(std::move(batch), std::move(status));
+        });
+}
+
+void C2dStore::finish_commit(std::vector<Pending> batch, Status status) {
     if (!status.ok()) {
         failed_ = true;
     }
-    std::vector<Pending> batch = std::move(pending_);
-    pending_.clear();
     env_.trace("c2d.commit", "records=" + std::to_string(batch.size()) + " ok=" +
                                  (status.ok() ? "1" : "0"));
     // Every state change of the batch lands before any acknowledgement runs: a `done` may
@@ -580,6 +601,7 @@ void C2dStore::commit() {
         }
     }
     maybe_compact();
+    schedule_commit(env_.now());  // what arrived during the sync goes at once
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -660,7 +682,8 @@ uint64_t C2dLiveIndex::live_bytes() const {
 void C2dStore::maybe_compact() {
     // A safe point: every appended record is synced and acknowledged (nothing in flight). The
     // planted bug must keep losing unsynced records, so no compaction syncs them behind its back.
-    if (failed_ || !pending_.empty() || commit_scheduled_ || config_.planted_bug_skip_sync ||
+    if (failed_ || !pending_.empty() || commit_scheduled_ || sync_in_flight_ ||
+        config_.planted_bug_skip_sync ||
         log_bytes_ < compaction_retry_bytes_ ||
         !store::compaction_due(config_.compaction, log_bytes_, index_.live_bytes())) {
         return;
@@ -673,7 +696,7 @@ void C2dStore::maybe_compact() {
 
 Status C2dStore::compact() {
     const uint64_t old_bytes = log_bytes_;
-    store::CompactionWriter writer(env_.disk(), config_.file_name);
+    store::CompactionWriter writer(env_.disk(), config_.file_name, env_.random().next_u64());
     Status s = copy_live_records(writer);
     if (s.ok()) {
         s = add_marks(writer);
@@ -689,7 +712,7 @@ Status C2dStore::compact() {
         return log.status();
     }
     file_ = std::move(*log);
-    log_bytes_ = writer.bytes();
+    log_bytes_ = file_->size_bytes();  // the records plus the file header
     compaction_retry_bytes_ = 0;
     ++compactions_;
     env_.trace("c2d.compacted", config_.file_name + " " + std::to_string(old_bytes) + " -> " +

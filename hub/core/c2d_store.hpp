@@ -8,9 +8,9 @@
 // depth 50); the feedback queue uses one for the whole hub (configurable lock and delivery count).
 //
 // C2dStore is the durable side: one RecordLog ("c2d.log") of state-change records (C2dRecord)
-// for both uses. write() appends a record; after a group commit syncs the file it runs every
-// record's `apply` callback of that commit, then every `done` callback, always later from an Env
-// timer and never inside write(). A failed append or sync makes the store fail-stop: later writes
+// for both uses. write() appends a record; after a group commit syncs the file (Disk::sync_async,
+// one in flight at a time) it runs every record's `apply` callback of that commit, then every
+// `done` callback, always later and never inside write(). A failed append or sync makes the store fail-stop: later writes
 // fail with unavailable and the hub must restart and recover. Recovery replays the records in log
 // order. Locks are never logged: after a crash every locked message is available again with its
 // logged delivery count.
@@ -333,6 +333,8 @@ class C2dStore {
 
     C2dStore(Env& env, C2dStoreConfig config) : env_(env), config_(std::move(config)) {}
     void commit();
+    void schedule_commit(Instant at);
+    void finish_commit(std::vector<Pending> batch, Status status);
     void maybe_compact();
     Status compact();
     Status copy_live_records(store::CompactionWriter& writer);
@@ -344,6 +346,8 @@ class C2dStore {
     std::vector<Pending> pending_;
     TimerId commit_timer_ = 0;
     bool commit_scheduled_ = false;
+    bool sync_in_flight_ = false;  // Disk::sync_async of a batch; acks wait for it
+    uint64_t sync_id_ = 0;
     bool failed_ = false;
     uint64_t records_written_ = 0;
     C2dLiveIndex index_;

@@ -1,5 +1,8 @@
 #include "hub/core/d2c_log.hpp"
 
+#include <charconv>
+#include <optional>
+
 #include "hub/store/codec.hpp"
 
 namespace hub {
@@ -72,7 +75,11 @@ Result<std::unique_ptr<D2cLog>> D2cLog::open(Env& env, D2cLogConfig config) {
     if (config.partitions == 0 || config.partitions > 128) {
         return Status(Code::invalid_argument, "partitions must be 1..128");
     }
+    if (config.segment_bytes == 0 || config.retention < Duration{0}) {
+        return Status(Code::invalid_argument, "segment_bytes must be > 0, retention >= 0");
+    }
     std::unique_ptr<D2cLog> log(new D2cLog(env, config));
+    log->retention_timer_ = std::make_unique<DeadlineTimer>(env);
     log->partitions_.resize(config.partitions);
     for (uint32_t p = 0; p < config.partitions; ++p) {
         Status s = log->recover_partition(p);
@@ -80,6 +87,7 @@ Result<std::unique_ptr<D2cLog>> D2cLog::open(Env& env, D2cLogConfig config) {
             return s;
         }
     }
+    log->enforce_retention();
     return log;
 }
 
@@ -87,31 +95,125 @@ std::string D2cLog::partition_file(uint32_t p) const {
     return config_.file_prefix + "-" + std::to_string(p) + ".log";
 }
 
-Status D2cLog::recover_partition(uint32_t p) {
+std::string D2cLog::segment_file(uint32_t p, uint64_t first_sequence_number) const {
+    std::string digits = std::to_string(first_sequence_number);
+    // Zero-padded to 20 digits: names sort like the numbers (Disk::list() is sorted).
+    return config_.file_prefix + "-" + std::to_string(p) + "-" +
+           std::string(20 - digits.size(), '0') + digits + ".log";
+}
+
+namespace {
+
+// The first sequence number in a segment file name "<prefix>-<p>-<20 digits>.log".
+std::optional<uint64_t> segment_first(std::string_view name, std::string_view stem) {
+    if (!name.starts_with(stem) || !name.ends_with(".log") || name.size() != stem.size() + 24) {
+        return std::nullopt;
+    }
+    uint64_t value = 0;
+    const std::string_view digits = name.substr(stem.size(), 20);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec != std::errc() || end != digits.data() + digits.size()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+}  // namespace
+
+Result<D2cLog::Segment> D2cLog::open_segment(uint32_t p, uint64_t first_sequence_number) {
+    Segment segment;
+    segment.first_sequence_number = first_sequence_number;
+    segment.end_sequence_number = first_sequence_number;
+    segment.file = std::make_unique<store::RecordLog>(
+        env_.disk(), segment_file(p, first_sequence_number), env_.random().next_u64());
+    return segment;
+}
+
+// Recovers one segment's events into the partition. Sets *gap when the segment does not start
+// where the previous one ended (its events, and all later ones, were never acknowledged).
+Status D2cLog::recover_segment(uint32_t p, Segment& segment, bool* gap) {
     Partition& part = partitions_[p];
-    part.file = std::make_unique<store::RecordLog>(env_.disk(), partition_file(p));
-    Result<std::vector<Bytes>> records = part.file->recover();
+    const std::string& name = segment.file->file_name();
+    if (!part.segments.empty() && segment.first_sequence_number != part.next_sequence_number) {
+        if (segment.first_sequence_number < part.next_sequence_number) {
+            return Status(Code::corruption, name + ": overlaps the segment before it");
+        }
+        *gap = true;
+        return Status::ok_status();
+    }
+    Result<std::vector<Bytes>> records = segment.file->recover();
     if (!records.ok()) {
         return records.status();
     }
+    part.next_sequence_number = segment.first_sequence_number;
     for (const Bytes& record : *records) {
         Result<StoredEvent> event = decode_event(record);
         if (!event.ok()) {
-            return event.status();
+            return Status(Code::corruption, name + ": " + event.status().message());
         }
         if (event->partition != p || event->sequence_number != part.next_sequence_number) {
-            return Status(Code::corruption, partition_file(p) + ": sequence numbers out of order");
+            return Status(Code::corruption, name + ": sequence numbers out of order");
         }
         part.next_sequence_number = event->sequence_number + 1;
+        segment.newest_enqueued_ms = event->enqueued_time_ms;
         part.committed.push_back(std::move(*event));
     }
-    env_.trace("d2c.recovered", partition_file(p) + " events=" +
-                                    std::to_string(part.committed.size()));
+    segment.end_sequence_number = part.next_sequence_number;
+    segment.header_durable = segment.file->size_bytes() > 0;
+    return Status::ok_status();
+}
+
+Status D2cLog::recover_partition(uint32_t p) {
+    Partition& part = partitions_[p];
+    const std::string stem = config_.file_prefix + "-" + std::to_string(p) + "-";
+    std::vector<uint64_t> firsts;
+    for (const std::string& name : env_.disk().list()) {  // sorted: oldest segment first
+        if (name == partition_file(p)) {
+            return Status(Code::failed_precondition,
+                          name + ": written by an older version (one file per partition); "
+                                 "move it away");
+        }
+        if (std::optional<uint64_t> first = segment_first(name, stem)) {
+            firsts.push_back(*first);
+        }
+    }
+    bool gap = false;
+    for (size_t i = 0; i < firsts.size(); ++i) {
+        Result<Segment> segment = open_segment(p, firsts[i]);
+        if (Status s = recover_segment(p, *segment, &gap); !s.ok()) {
+            return s;
+        }
+        if (gap) {
+            // Newest first: a crash during this cleanup leaves a gap at the same place.
+            for (size_t j = firsts.size(); j-- > i;) {
+                if (Status s = env_.disk().remove(segment_file(p, firsts[j])); !s.ok()) {
+                    return s;
+                }
+            }
+            env_.trace("d2c.recovery-gap", segment_file(p, firsts[i]) + " removed with " +
+                                               std::to_string(firsts.size() - i - 1) + " after it");
+            break;
+        }
+        part.segments.push_back(std::move(*segment));
+    }
+    if (part.segments.empty()) {
+        Result<Segment> first = open_segment(p, part.next_sequence_number);
+        if (Status s = first->file->recover().status(); !s.ok()) {
+            return s;
+        }
+        part.segments.push_back(std::move(*first));
+    }
+    part.committed_end = part.next_sequence_number;
+    env_.trace("d2c.recovered", stem + " segments=" + std::to_string(part.segments.size()) +
+                                    " events=" + std::to_string(part.committed.size()));
     return Status::ok_status();
 }
 
 D2cLog::~D2cLog() {
     env_.cancel(commit_timer_);
+    for (uint64_t id : sync_ids_) {
+        env_.disk().cancel_sync(id);
+    }
     for (const auto& [ticket, id] : deferred_) {
         env_.cancel(id);
     }
@@ -125,9 +227,42 @@ uint32_t D2cLog::partition_of(std::string_view device_id) const {
     return h % config_.partitions;
 }
 
-const std::vector<StoredEvent>& D2cLog::events(uint32_t partition) const {
+const std::deque<StoredEvent>& D2cLog::events(uint32_t partition) const {
     HUB_ASSERT(partition < partitions_.size());
     return partitions_[partition].committed;
+}
+
+uint64_t D2cLog::first_sequence_number(uint32_t partition) const {
+    HUB_ASSERT(partition < partitions_.size());
+    const Partition& part = partitions_[partition];
+    const uint64_t first = part.committed.empty() ? part.committed_end
+                                                  : part.committed.front().sequence_number;
+    HUB_ASSERT(first + part.committed.size() == part.committed_end);
+    return first;
+}
+
+uint64_t D2cLog::end_sequence_number(uint32_t partition) const {
+    HUB_ASSERT(partition < partitions_.size());
+    return partitions_[partition].committed_end;
+}
+
+const StoredEvent* D2cLog::event_at(uint32_t partition, uint64_t sequence_number) const {
+    const uint64_t first = first_sequence_number(partition);
+    if (sequence_number < first || sequence_number >= end_sequence_number(partition)) {
+        return nullptr;
+    }
+    const StoredEvent& e = partitions_[partition].committed[sequence_number - first];
+    HUB_ASSERT(e.sequence_number == sequence_number);
+    return &e;
+}
+
+std::vector<std::string> D2cLog::segment_files(uint32_t partition) const {
+    HUB_ASSERT(partition < partitions_.size());
+    std::vector<std::string> names;
+    for (const Segment& segment : partitions_[partition].segments) {
+        names.push_back(segment.file->file_name());
+    }
+    return names;
 }
 
 void D2cLog::fail_later(AppendDone done, Status status) {
@@ -156,48 +291,112 @@ void D2cLog::append(D2cMessage message, AppendDone done) {
     framed.u32(0);
     framed.u32(0);
     encode_event_into(framed, event);
-    Status s = framed.bytes().size() - store::kRecordHeaderBytes > store::kRecordPayloadBytesMax
-                   ? Status(Code::invalid_argument, "event record too large")
-                   : Status();
+    if (framed.bytes().size() - store::kRecordHeaderBytes > store::kRecordPayloadBytesMax) {
+        fail_later(std::move(done), Status(Code::invalid_argument, "event record too large"));
+        return;
+    }
+    Status s = roll_if_full(p, framed.bytes().size());
     if (s.ok()) {
-        store::seal_record(framed.bytes());
-        s = part.file->append_sealed(framed.bytes());
+        Segment& active = part.segments.back();
+        active.file->seal(framed.bytes());
+        s = active.file->append_sealed(framed.bytes());
     }
     if (!s.ok()) {
-        failed_ = true;
+        failed_ = true;  // a file may hold part of the record: only recovery can tell
         fail_later(std::move(done), s);
         return;
     }
+    Segment& active = part.segments.back();
     part.next_sequence_number++;
-    part.dirty = true;
+    active.end_sequence_number = part.next_sequence_number;
+    active.newest_enqueued_ms = event.enqueued_time_ms;
+    mark_dirty(part);
     pending_.push_back(Pending{std::move(event), std::move(done)});
-    if (!commit_scheduled_) {
-        commit_scheduled_ = true;
-        commit_timer_ = env_.schedule(env_.now() + config_.group_commit_delay, [this] { commit(); });
+    schedule_commit(env_.now() + config_.group_commit_delay);
+}
+
+// Starts a new segment when the record would push the newest one past segment_bytes (a
+// segment always takes at least one record, however large).
+Status D2cLog::roll_if_full(uint32_t p, size_t record_bytes) {
+    Partition& part = partitions_[p];
+    const Segment& active = part.segments.back();
+    if (active.end_sequence_number == active.first_sequence_number ||
+        active.file->size_bytes() + record_bytes <= config_.segment_bytes) {
+        return Status::ok_status();
+    }
+    Result<Segment> next = open_segment(p, part.next_sequence_number);
+    if (Status s = next->file->recover().status(); !s.ok()) {
+        return s;
+    }
+    env_.trace("d2c.roll", next->file->file_name());
+    part.segments.push_back(std::move(*next));
+    return Status::ok_status();
+}
+
+void D2cLog::mark_dirty(Partition& part) {
+    const std::string& name = part.segments.back().file->file_name();
+    if (part.dirty_files.empty() || part.dirty_files.back() != name) {
+        part.dirty_files.push_back(name);
     }
 }
 
+// The group commit timer: starts syncing every partition written since the last commit. At
+// most one commit is in flight; appends that arrive meanwhile wait for the next one, so a slow
+// disk makes batches larger instead of queueing syncs.
 void D2cLog::commit() {
     commit_scheduled_ = false;
-    Status status = Status::ok_status();
+    HUB_ASSERT(!commit_in_flight_ && in_flight_.empty());
+    commit_in_flight_ = true;
+    in_flight_ = std::move(pending_);
+    pending_.clear();
+    in_flight_status_ = failed_ ? Status(Code::unavailable, "d2c log failed; restart the hub")
+                                : Status::ok_status();
+    std::vector<std::string> dirty;
     for (Partition& part : partitions_) {
-        if (part.dirty && status.ok() && !config_.planted_bug_skip_sync) {
-            status = part.file->sync();
-            part.dirty = false;
-        }
+        dirty.insert(dirty.end(), std::make_move_iterator(part.dirty_files.begin()),
+                     std::make_move_iterator(part.dirty_files.end()));
+        part.dirty_files.clear();
     }
+    if (!in_flight_status_.ok() || config_.planted_bug_skip_sync || dirty.empty()) {
+        finish_commit();
+        return;
+    }
+    syncs_outstanding_ = dirty.size();
+    for (const std::string& name : dirty) {
+        sync_ids_.push_back(env_.disk().sync_async(name, [this](Status s) { on_synced(s); }));
+    }
+}
+
+void D2cLog::on_synced(Status status) {
+    HUB_ASSERT(commit_in_flight_ && syncs_outstanding_ > 0);
+    if (!status.ok() && in_flight_status_.ok()) {
+        in_flight_status_ = std::move(status);
+    }
+    if (--syncs_outstanding_ == 0) {
+        finish_commit();
+    }
+}
+
+void D2cLog::finish_commit() {
+    HUB_ASSERT(commit_in_flight_ && syncs_outstanding_ == 0);
+    commit_in_flight_ = false;
+    sync_ids_.clear();
+    const Status status = in_flight_status_;
     if (!status.ok()) {
         failed_ = true;
     }
-    std::vector<Pending> batch = std::move(pending_);
-    pending_.clear();
+    std::vector<Pending> batch = std::move(in_flight_);
+    in_flight_.clear();
     env_.trace("d2c.commit", "events=" + std::to_string(batch.size()) + " ok=" +
                                  (status.ok() ? "1" : "0"));
     std::vector<std::pair<AppendDone, Result<EventPosition>>> calls;
     for (Pending& item : batch) {
         if (status.ok()) {
             const EventPosition pos{item.event.partition, item.event.sequence_number};
-            partitions_[item.event.partition].committed.push_back(std::move(item.event));
+            Partition& part = partitions_[item.event.partition];
+            HUB_ASSERT(pos.sequence_number == part.committed_end);
+            part.committed_end = pos.sequence_number + 1;
+            part.committed.push_back(std::move(item.event));
             calls.emplace_back(std::move(item.done), pos);
         } else {
             calls.emplace_back(std::move(item.done), status);
@@ -210,6 +409,148 @@ void D2cLog::commit() {
     if (status.ok() && !batch.empty()) {
         notify_listeners();
     }
+    schedule_commit(env_.now());  // what arrived during the sync goes at once
+    if (status.ok() && retention_check_due()) {
+        enforce_retention();
+    }
+}
+
+// After a commit: whether retention could act now. Expiry by time is the timer's job unless it
+// is not armed (first events) or a due segment waited for this commit; size needs a check only
+// when a partition has an older segment to drop.
+bool D2cLog::retention_check_due() const {
+    if (retention_waits_for_commit_ || !retention_timer_->armed_at().has_value()) {
+        return true;
+    }
+    if (config_.retention_bytes == kUnlimitedRetentionBytes) {
+        return false;
+    }
+    for (const Partition& part : partitions_) {
+        if (part.segments.size() > 1) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void D2cLog::schedule_commit(Instant at) {
+    if (commit_scheduled_ || commit_in_flight_ || pending_.empty()) {
+        return;
+    }
+    commit_scheduled_ = true;
+    commit_timer_ = env_.schedule(at, [this] { commit(); });
+}
+
+// Drops the oldest segment if it is due (expired or over the byte limit) and holds nothing
+// uncommitted. Never the newest segment: its name carries the next sequence number.
+bool D2cLog::drop_oldest_if_due(uint32_t p, int64_t cutoff_ms) {
+    Partition& part = partitions_[p];
+    if (part.segments.size() < 2) {
+        return false;
+    }
+    const Segment& oldest = part.segments.front();
+    const Segment& successor = part.segments[1];
+    if (oldest.end_sequence_number > part.committed_end) {
+        return false;  // its sync is in flight; the next commit re-checks
+    }
+    if (!successor.header_durable && part.committed_end <= successor.first_sequence_number) {
+        return false;  // its file may not survive a crash yet: its name keeps the numbering
+    }
+    uint64_t total_bytes = 0;
+    for (const Segment& segment : part.segments) {
+        total_bytes += segment.file->size_bytes();
+    }
+    const bool empty = oldest.end_sequence_number == oldest.first_sequence_number;
+    const bool expired = empty || oldest.newest_enqueued_ms < cutoff_ms;
+    const bool excess = config_.retention_bytes != kUnlimitedRetentionBytes &&
+                        total_bytes > config_.retention_bytes;
+    if (!expired && !excess) {
+        return false;
+    }
+    const std::string name = oldest.file->file_name();
+    if (Status s = env_.disk().remove(name); !s.ok() && s.code() != Code::not_found) {
+        env_.trace("d2c.retention-failed", name + " " + s.to_string());
+        return false;  // tried again at the next check
+    }
+    while (!part.committed.empty() &&
+           part.committed.front().sequence_number < oldest.end_sequence_number) {
+        part.committed.pop_front();
+    }
+    env_.trace("d2c.retention", name + (expired ? " expired" : " over-size"));
+    part.segments.pop_front();
+    return true;
+}
+
+// When the newest segment's events have all expired, starts an empty segment after it (made
+// durable at once: its name keeps the next sequence number) so the old one can go.
+Status D2cLog::roll_expired_active(uint32_t p, int64_t cutoff_ms) {
+    Partition& part = partitions_[p];
+    const Segment& active = part.segments.back();
+    if (active.end_sequence_number == active.first_sequence_number ||
+        active.newest_enqueued_ms >= cutoff_ms || part.next_sequence_number != part.committed_end) {
+        return Status::ok_status();
+    }
+    Result<Segment> next = open_segment(p, part.next_sequence_number);
+    if (Status s = next->file->recover().status(); !s.ok()) {
+        return s;
+    }
+    if (Status s = next->file->create(); !s.ok()) {
+        return s;
+    }
+    next->header_durable = true;
+    env_.trace("d2c.roll", next->file->file_name() + " (expired)");
+    part.segments.push_back(std::move(*next));
+    return Status::ok_status();
+}
+
+void D2cLog::enforce_retention() {
+    if (failed_) {
+        return;
+    }
+    const int64_t cutoff_ms = env_.utc_now_ms() - config_.retention.to_millis();
+    for (uint32_t p = 0; p < partitions_.size(); ++p) {
+        while (drop_oldest_if_due(p, cutoff_ms)) {
+        }
+        if (Status s = roll_expired_active(p, cutoff_ms); !s.ok()) {
+            failed_ = true;  // the disk refused a new file: appends would fail the same way
+            env_.trace("d2c.retention-failed", s.to_string());
+            return;
+        }
+        while (drop_oldest_if_due(p, cutoff_ms)) {
+        }
+    }
+    arm_retention_timer();
+}
+
+// Arms the timer for the next instant a segment expires (already-due ones wait for the commit
+// that holds them up, which re-checks).
+void D2cLog::arm_retention_timer() {
+    const int64_t now_ms = env_.utc_now_ms();
+    std::optional<int64_t> next_ms;
+    retention_waits_for_commit_ = false;
+    for (const Partition& part : partitions_) {
+        for (const Segment& segment : part.segments) {
+            if (segment.end_sequence_number == segment.first_sequence_number) {
+                continue;
+            }
+            const int64_t due_ms = segment.newest_enqueued_ms + config_.retention.to_millis() + 1;
+            if (due_ms <= now_ms) {
+                retention_waits_for_commit_ = true;  // due, held up by uncommitted events
+            } else if (!next_ms || due_ms < *next_ms) {
+                next_ms = due_ms;
+            }
+            break;  // later segments expire later
+        }
+    }
+    if (next_ms == retention_due_ms_ && retention_timer_->armed_at().has_value()) {
+        return;  // the usual case after a commit: nothing new can expire first
+    }
+    retention_due_ms_ = next_ms;
+    if (!next_ms) {
+        retention_timer_->cancel();
+        return;
+    }
+    retention_timer_->arm(instant_at_utc(env_, *next_ms), [this] { enforce_retention(); });
 }
 
 uint64_t D2cLog::add_commit_listener(CommitListener listener) {

@@ -1,23 +1,52 @@
-// D2cLog: the partitioned device-to-cloud event log, with durable (group-committed) appends.
+// D2cLog: the partitioned device-to-cloud event log, with durable (group-committed) appends
+// and retention by time and size.
 //
-// Each partition is a RecordLog file "d2c-<p>.log" (the prefix is configurable). append() assigns the event its partition
-// (a stable hash of the device id), sequence number and enqueued time, writes the record, and
-// calls `done` only after a group commit has synced the partition file: an acknowledged event
-// survives any crash. Readers see committed events only. A failed sync makes the log fail-stop
-// (every later append fails with unavailable): the hub must restart and recover.
+// Each partition is a run of segment files "<prefix>-<p>-<first sequence number, 20 digits>.log"
+// (RecordLog files; the prefix is configurable). append() assigns the event its partition (a
+// stable hash of the device id), sequence number and enqueued time, writes the record to the
+// newest segment (rolling to a new one when it would pass `segment_bytes`), and calls `done`
+// only after a group commit has synced every file written (Disk::sync_async, one commit in
+// flight at a time: a slow disk delays acks and grows batches): an acknowledged event survives
+// any crash. Readers see committed events only. A failed sync makes the log fail-stop (every
+// later append fails with unavailable): the hub must restart and recover.
 //
-// Callbacks always run later from an Env timer, never inside append(). Single-threaded; the Env
-// must outlive the log.
+// Retention: whole oldest segments are removed once every event in them is committed and
+// either the partition's files exceed `retention_bytes` or the segment's newest event is older
+// than `retention` (checked after each commit and by a timer armed for the next expiry). The
+// newest segment is never removed (its name keeps the next sequence number); when it expires
+// too, the log first rolls to an empty one. Sequence numbers never restart: events(p) begins at
+// first_sequence_number(p), which readers must use instead of assuming 0.
+//
+// Memory: every retained committed event is kept in RAM (readers serve from it), so a
+// partition holds at most retention_bytes + segment_bytes of records when retention_bytes is
+// set, else one `retention` period of traffic.
+//
+// Recovery lists the segments, recovers each (torn tails cut), and requires contiguous
+// sequence numbers. A gap means the segment before it lost its unsynced tail in a crash while
+// the next one's bytes survived (mid-roll): every event after a gap was never acknowledged
+// (acks wait for all files of a commit, commits are serial), so recovery removes them. A crash
+// mid-retention leaves old segments that the next check removes.
+//
+// Callbacks always run later from an Env timer or disk completion, never inside append().
+// Single-threaded; the Env must outlive the log.
+//
+// Example:
+//   auto log = std::move(*D2cLog::open(env, D2cLogConfig{}));
+//   log->append(message, [](Result<EventPosition> r) { /* durable: ack it */ });
+//   for (const StoredEvent& e : log->events(0)) { /* e.sequence_number >= first_sequence_number(0) */ }
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "hub/core/c2d_store.hpp"  // DeadlineTimer, instant_at_utc
 #include "hub/env/env.hpp"
 #include "hub/store/record_log.hpp"
 
@@ -47,12 +76,23 @@ struct EventPosition {
     uint64_t sequence_number = 0;
 };
 
+constexpr uint64_t kUnlimitedRetentionBytes = UINT64_MAX;
+
 struct D2cLogConfig {
     uint32_t partitions = 4;
-    // Partition p lives in "<file_prefix>-<p>.log" (other streams, e.g. monitoring, reuse the log).
+    // Partition p lives in "<file_prefix>-<p>-<first seq>.log" segments (other streams, e.g.
+    // monitoring, reuse the log with another prefix).
     std::string file_prefix = "d2c";
     // How long appends wait to share one sync (group commit).
     Duration group_commit_delay = Duration::millis(1);
+    // Segment files roll when the next record would make the newest one larger than this
+    // (Event Hubs and Kafka use segments of this order; one record may overshoot it).
+    uint64_t segment_bytes = 64ull << 20;
+    // Oldest segments go when a partition's files exceed this. kUnlimitedRetentionBytes: never.
+    uint64_t retention_bytes = kUnlimitedRetentionBytes;
+    // Oldest segments go when their newest event is older than this (IoT Hub's default D2C
+    // retention is one day).
+    Duration retention = Duration::seconds(24 * 3600);
     // A planted bug for proving the checkers: acknowledge without syncing. Never set it
     // outside tests and `hubsim --plant-bug skip-sync`.
     bool planted_bug_skip_sync = false;
@@ -80,16 +120,36 @@ class D2cLog {
 
     uint32_t partition_of(std::string_view device_id) const;
     uint32_t partition_count() const { return config_.partitions; }
-    // Committed events of one partition, in sequence order.
-    const std::vector<StoredEvent>& events(uint32_t partition) const;
-    size_t uncommitted_count() const { return pending_.size(); }
+    // Retained committed events of one partition, in sequence order, from
+    // first_sequence_number(partition): index i holds sequence number first + i.
+    const std::deque<StoredEvent>& events(uint32_t partition) const;
+    // The oldest retained committed event's sequence number; end_sequence_number() when none is
+    // retained (then the next event gets it).
+    uint64_t first_sequence_number(uint32_t partition) const;
+    // One past the newest committed event (0 for a partition that never had one).
+    uint64_t end_sequence_number(uint32_t partition) const;
+    // The committed event with this sequence number, or nullptr (not yet committed, or gone).
+    const StoredEvent* event_at(uint32_t partition, uint64_t sequence_number) const;
+    size_t uncommitted_count() const { return pending_.size() + in_flight_.size(); }
+    // Segment files of one partition, oldest first (tests, reports).
+    std::vector<std::string> segment_files(uint32_t partition) const;
+    // Removes expired and excess segments now (also runs after commits and on a timer).
+    void enforce_retention();
 
   private:
-    struct Partition {
+    struct Segment {
+        uint64_t first_sequence_number = 0;
+        uint64_t end_sequence_number = 0;  // one past the last event appended to it
+        int64_t newest_enqueued_ms = 0;    // meaningless while it holds no event
+        bool header_durable = false;       // its file exists durably (recovered or created)
         std::unique_ptr<store::RecordLog> file;
-        std::vector<StoredEvent> committed;
+    };
+    struct Partition {
+        std::deque<Segment> segments;  // oldest first; back() takes appends
+        std::deque<StoredEvent> committed;
         uint64_t next_sequence_number = 0;
-        bool dirty = false;
+        uint64_t committed_end = 0;            // one past the newest committed event
+        std::vector<std::string> dirty_files;  // written since the last commit started
     };
     struct Pending {
         StoredEvent event;
@@ -98,20 +158,40 @@ class D2cLog {
 
     D2cLog(Env& env, D2cLogConfig config) : env_(env), config_(config) {}
     Status recover_partition(uint32_t p);
-    std::string partition_file(uint32_t p) const;
+    Status recover_segment(uint32_t p, Segment& segment, bool* gap);
+    Result<Segment> open_segment(uint32_t p, uint64_t first_sequence_number);
+    Status roll_if_full(uint32_t p, size_t record_bytes);
+    void mark_dirty(Partition& part);
+    bool drop_oldest_if_due(uint32_t p, int64_t cutoff_ms);
+    Status roll_expired_active(uint32_t p, int64_t cutoff_ms);
+    void arm_retention_timer();
+    bool retention_check_due() const;
+    std::string partition_file(uint32_t p) const;  // the pre-segment name, refused if found
+    std::string segment_file(uint32_t p, uint64_t first_sequence_number) const;
     void fail_later(AppendDone done, Status status);
     void commit();
+    void on_synced(Status status);
+    void finish_commit();
+    void schedule_commit(Instant at);
     void notify_listeners();
 
     Env& env_;
     D2cLogConfig config_;
-    std::vector<Partition> partitions_;
-    std::vector<Pending> pending_;
+    std::deque<Partition> partitions_;  // a deque: Partition is move-only and never relocates
+    std::vector<Pending> pending_;    // appended, waiting for the next commit
+    std::vector<Pending> in_flight_;  // appended, their commit's syncs in flight
+    Status in_flight_status_;
+    size_t syncs_outstanding_ = 0;
+    std::vector<uint64_t> sync_ids_;  // of the commit in flight, for cancel_sync()
+    bool commit_in_flight_ = false;
     TimerId commit_timer_ = 0;
     bool commit_scheduled_ = false;
     bool failed_ = false;
     std::map<uint64_t, TimerId> deferred_;
     std::map<uint64_t, CommitListener> listeners_;
+    std::unique_ptr<DeadlineTimer> retention_timer_;
+    std::optional<int64_t> retention_due_ms_;  // UTC ms the timer is armed for
+    bool retention_waits_for_commit_ = false;  // a due segment held uncommitted events
     uint64_t next_listener_ = 1;  // error callbacks waiting to run, by ticket
     uint64_t next_ticket_ = 0;
 };

@@ -112,8 +112,8 @@ Result<std::unique_ptr<Registry>> Registry::open(Env& env, store::CompactionPoli
     for (const Bytes& record : *records) {
         s = registry->replay(record);
         if (!s.ok()) return s;
-        registry->log_bytes_ += store::record_bytes(record.size());
     }
+    registry->log_bytes_ = registry->log_->size_bytes();  // the file's size, header included
     registry->live_bytes_ = registry->live_record_bytes();
     s = registry->create_default_policies();
     if (!s.ok()) return s;
@@ -160,7 +160,7 @@ Status Registry::log_record(const nlohmann::json& record) {
     if (!log_failure_.ok()) return log_failure_;
     const std::string text = json_text(record);
     Status s = log_->append(as_bytes(text));
-    if (s.ok()) log_bytes_ += store::record_bytes(text.size());
+    if (s.ok()) log_bytes_ = log_->size_bytes();
     return s;
 }
 
@@ -230,7 +230,7 @@ Status Registry::compact() {
     }
     HUB_ASSERT(writer.bytes() == live_bytes_);
     log_ = std::move(*log);
-    log_bytes_ = writer.bytes();
+    log_bytes_ = log_->size_bytes();  // the records plus the file header
     compaction_retry_bytes_ = 0;
     ++compactions_;
     env_.trace("registry.compacted", std::to_string(old_bytes) + " -> " +

@@ -120,6 +120,10 @@ class FlakyDisk : public Disk {
         if (fail_rename) return Status(Code::io_error, "rename");
         return base_.rename(from, to);
     }
+    uint64_t sync_async(const std::string& n, SyncDone done) override {
+        return base_.sync_async(n, std::move(done));
+    }
+    void cancel_sync(uint64_t id) override { base_.cancel_sync(id); }
     std::vector<std::string> list() override { return base_.list(); }
 
   private:

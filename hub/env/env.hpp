@@ -49,7 +49,19 @@ class Disk {
     virtual Status pwrite(const std::string& name, uint64_t offset, ByteView bytes) = 0;
     // The whole file as this process sees it (synced and unsynced bytes).
     virtual Result<Bytes> read(const std::string& name) = 0;
+    // Makes the file durable up to its current size before returning. Blocking: for
+    // control-plane writers (registry, provisioning) and recovery.
     virtual Status sync(const std::string& name) = 0;
+    // Starts making the file durable up to its size at this call; bytes written after the call
+    // are not covered. done(status) runs later, never inside the call: once the bytes are
+    // durable (ok), or with not_found / io_error. Group commit uses this so that a slow device
+    // delays acknowledgements without blocking the event loop, and more writes share a sync.
+    // Returns an id for cancel_sync(); ids are never reused.
+    using SyncDone = std::function<void(Status)>;
+    virtual uint64_t sync_async(const std::string& name, SyncDone done) = 0;
+    // done of that sync will not run (the sync itself may still happen). Cancelling an id whose
+    // done already ran is a no-op. Owners of pending syncs cancel them in their destructors.
+    virtual void cancel_sync(uint64_t id) = 0;
     // REQUIRES: size <= current size.
     virtual Status truncate(const std::string& name, uint64_t size) = 0;
     virtual Status remove(const std::string& name) = 0;

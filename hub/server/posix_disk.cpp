@@ -43,7 +43,7 @@ Status check_disk_name(const std::string& name) {
     return Status::ok_status();
 }
 
-PosixDisk::PosixDisk(std::string root) : root_(std::move(root)) {
+PosixDisk::PosixDisk(std::string root, Post post) : root_(std::move(root)), post_(std::move(post)) {
     HUB_ASSERT(!root_.empty());
     while (root_.size() > 1 && root_.back() == '/') {
         root_.pop_back();
@@ -212,6 +212,27 @@ Status PosixDisk::sync(const std::string& name) {
     }
     return Status::ok_status();
 }
+
+uint64_t PosixDisk::sync_async(const std::string& name, SyncDone done) {
+    HUB_ASSERT(post_ && done);
+    const uint64_t id = next_sync_id_++;
+    Status status = sync(name);  // blocking fsync on the loop's thread; the caller hears later
+    pending_syncs_.emplace(id, std::move(done));
+    post_([this, id, status] { finish_sync(id, status); });
+    return id;
+}
+
+void PosixDisk::finish_sync(uint64_t id, Status status) {
+    auto it = pending_syncs_.find(id);
+    if (it == pending_syncs_.end()) {
+        return;  // cancelled
+    }
+    SyncDone done = std::move(it->second);
+    pending_syncs_.erase(it);
+    done(status);
+}
+
+void PosixDisk::cancel_sync(uint64_t id) { pending_syncs_.erase(id); }
 
 Status PosixDisk::truncate(const std::string& name, uint64_t size) {
     Result<int> fd = open_file(name, /*create=*/false);

@@ -5,7 +5,10 @@
 // offset of pwrite(2) on O_APPEND descriptors) and made, with their parent directories, on
 // first use; the directory is fsynced after a file is created so the new entry survives a
 // crash. append() is pwrite(2) at the current end, pwrite() is pwrite(2) at an offset no
-// further than the end, sync() is fsync(2), read() returns the whole file, truncate() is
+// further than the end, sync() is fsync(2), sync_async() is fsync(2) now with its callback
+// posted to the event loop (the `post` function RealEnv passes: done never runs inside the
+// call; no thread is needed because the hub's event loop is the only caller), read() returns
+// the whole file, truncate() is
 // ftruncate(2), remove() is unlink(2) plus an fsync of the directory, rename() is rename(2)
 // plus an fsync of the destination's directory (and the source's, when it differs), list()
 // walks the root recursively and returns the names of regular files sorted. Temporary files
@@ -24,6 +27,7 @@
 //   (void)disk.rename("snap.tmp", "snap");  // durable replacement
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,8 +38,12 @@ namespace hub::server {
 
 class PosixDisk final : public Disk {
   public:
-    // REQUIRES: `root` is an existing directory (RealEnv::open makes it).
-    explicit PosixDisk(std::string root);
+    // Runs a function later on the event loop's thread (RealEnv: asio::post on its io_context).
+    using Post = std::function<void(std::function<void()>)>;
+
+    // REQUIRES: `root` is an existing directory (RealEnv::open makes it). Without `post`,
+    // sync_async() is unavailable (asserts).
+    explicit PosixDisk(std::string root, Post post = {});
     ~PosixDisk() override;
     PosixDisk(const PosixDisk&) = delete;
     PosixDisk& operator=(const PosixDisk&) = delete;
@@ -44,6 +52,8 @@ class PosixDisk final : public Disk {
     Status pwrite(const std::string& name, uint64_t offset, ByteView bytes) override;
     Result<Bytes> read(const std::string& name) override;
     Status sync(const std::string& name) override;
+    uint64_t sync_async(const std::string& name, SyncDone done) override;
+    void cancel_sync(uint64_t id) override;
     Status truncate(const std::string& name, uint64_t size) override;
     Status remove(const std::string& name) override;
     Status rename(const std::string& from, const std::string& to) override;
@@ -66,8 +76,13 @@ class PosixDisk final : public Disk {
                     ByteView bytes);
     std::string path_of(const std::string& name) const;
 
+    void finish_sync(uint64_t id, Status status);
+
     std::string root_;
+    Post post_;
     std::map<std::string, int> fds_;
+    std::map<uint64_t, SyncDone> pending_syncs_;  // posted, not yet called back (by id)
+    uint64_t next_sync_id_ = 1;
 };
 
 // Ok when `name` is a valid Disk name (see above); invalid_argument with the reason otherwise.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
@@ -71,7 +72,9 @@ Result<std::unique_ptr<RealEnv>> RealEnv::open(RealEnvConfig config) {
 RealEnv::RealEnv(RealEnvConfig config, uint64_t seed)
     : io_(1),  // concurrency hint: one thread runs this io_context
       config_(std::move(config)), random_(seed),
-      disk_(std::make_unique<PosixDisk>(config_.data_dir)),
+      disk_(std::make_unique<PosixDisk>(
+          config_.data_dir,
+          [this](std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); })),
       network_(std::make_unique<TlsNetwork>(io_, config_.tls, config_.tls_timeouts)) {}
 
 RealEnv::~RealEnv() {

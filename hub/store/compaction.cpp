@@ -28,6 +28,12 @@ CompactionWriter::CompactionWriter(Disk& disk, std::string file_name)
       compact_name_(compaction_file_name(file_name_)),
       log_(disk_, compact_name_) {}
 
+CompactionWriter::CompactionWriter(Disk& disk, std::string file_name, uint64_t new_file_salt)
+    : disk_(disk),
+      file_name_(std::move(file_name)),
+      compact_name_(compaction_file_name(file_name_)),
+      log_(disk_, compact_name_, new_file_salt) {}
+
 // A fresh "<file>.compact": whatever an earlier failed attempt left is not part of this one.
 Status CompactionWriter::start() {
     started_ = true;

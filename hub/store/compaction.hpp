@@ -66,6 +66,9 @@ Status remove_stray_compaction(Disk& disk, const std::string& file_name);
 class CompactionWriter {
   public:
     CompactionWriter(Disk& disk, std::string file_name);
+    // The compacted file gets this salt (see record_log.hpp: callers whose records hold
+    // peer-chosen bytes draw it from Env::random()).
+    CompactionWriter(Disk& disk, std::string file_name, uint64_t new_file_salt);
     CompactionWriter(const CompactionWriter&) = delete;
     CompactionWriter& operator=(const CompactionWriter&) = delete;
 
@@ -80,6 +83,7 @@ class CompactionWriter {
     // the file it wrote, so a failure from here on must stop the store.
     bool replaced() const { return replaced_; }
     uint64_t records() const { return records_; }
+    // Bytes of the records added; the file also holds RecordLog's header (kFileHeaderBytes).
     uint64_t bytes() const { return bytes_; }
 
   private:

@@ -1,6 +1,6 @@
 // CrashPointDisk: a Disk wrapper for crash tests that cuts the power after the N-th write.
 //
-// Concept: every mutating call (append, pwrite, sync, truncate, remove, rename) is one "write
+// Concept: every mutating call (append, pwrite, sync, sync_async, truncate, remove, rename) is one "write
 // index". With cut_after(n), the first n go through to the wrapped disk; from then on every
 // mutating call fails with io_error and changes nothing, as if the machine lost power right
 // there (reads still see what the process wrote: the process is about to die anyway). The
@@ -61,9 +61,22 @@ class CrashPointDisk : public Disk {
     Status rename(const std::string& from, const std::string& to) override {
         return write([&] { return base_.rename(from, to); });
     }
+    // One write at issue: the wrapped disk syncs blockingly then (so a cut later cannot undo
+    // it), and its own sync_async of the same bytes brings the callback later. After the cut
+    // nothing is flushed: the callback reports the power cut, deferred by a sync_async of a
+    // name no file has (the wrapped disk answers that later with not_found).
+    uint64_t sync_async(const std::string& name, SyncDone done) override {
+        const Status issued = write([&] { return base_.sync(name); });
+        const std::string target = cut() && !issued.ok() ? std::string(kNoFile) : name;
+        return base_.sync_async(target, [issued, done = std::move(done)](Status later) {
+            done(issued.ok() ? std::move(later) : issued);
+        });
+    }
+    void cancel_sync(uint64_t id) override { base_.cancel_sync(id); }
     std::vector<std::string> list() override { return base_.list(); }
 
   private:
+    static constexpr const char* kNoFile = "power-cut/no-such-file";
     static constexpr uint64_t kNoCut = std::numeric_limits<uint64_t>::max();
     static Status power_off() { return Status(Code::io_error, "power cut (crash test)"); }
 

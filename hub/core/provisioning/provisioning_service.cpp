@@ -72,8 +72,8 @@ Result<std::unique_ptr<ProvisioningService>> ProvisioningService::open(Env& env,
         Result<Change> change = decode_change(record);
         if (!change.ok()) return change.status();
         service->apply(*change);
-        service->log_bytes_ += store::record_bytes(record.size());
     }
+    service->log_bytes_ = service->log_->size_bytes();  // the file's size, header included
     const std::vector<std::string> snapshot = service->snapshot();
     for (const std::string& text : snapshot) {
         service->snapshot_bytes_ += store::record_bytes(text.size());
@@ -110,7 +110,7 @@ Status ProvisioningService::commit(Change change) {
         env_.trace("provisioning.log_failed", s.to_string());
         return log_failure_;
     }
-    log_bytes_ += store::record_bytes(text.size());
+    log_bytes_ = log_->size_bytes();
     apply(change);
     maybe_compact();
     return Status();
@@ -197,7 +197,8 @@ Status ProvisioningService::compact(const std::vector<std::string>& records) {
         return log.status();
     }
     log_ = std::move(*log);
-    log_bytes_ = snapshot_bytes_ = writer.bytes();
+    snapshot_bytes_ = writer.bytes();
+    log_bytes_ = log_->size_bytes();  // the records plus the file header
     compaction_retry_bytes_ = 0;
     ++compactions_;
     env_.trace("provisioning.compacted",

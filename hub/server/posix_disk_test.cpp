@@ -1,0 +1,40 @@
+// PosixDisk::sync_async through RealEnv: the fsync happens, the callback comes later from the
+// event loop, and a cancelled one never comes.
+#include "hub/server/posix_disk.hpp"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "hub/server/real_env.hpp"
+#include "hub/server/test_temp_dir.hpp"
+
+namespace hub::server {
+namespace {
+
+TEST(PosixDiskAsync, CallbackRunsLaterFromTheEventLoop) {
+    TestTempDir dir;
+    RealEnvConfig config;
+    config.data_dir = dir.path();
+    Result<std::unique_ptr<RealEnv>> env = RealEnv::open(config);
+    ASSERT_TRUE(env.ok()) << env.status().to_string();
+    Disk& disk = (*env)->disk();
+    ASSERT_TRUE(disk.append("f.log", Bytes{1, 2, 3}).ok());
+    std::optional<Status> result;
+    (void)disk.sync_async("f.log", [&](Status s) { result = s; });
+    EXPECT_FALSE(result.has_value());  // never inside the call
+    bool cancelled_ran = false;
+    const uint64_t id = disk.sync_async("f.log", [&](Status) { cancelled_ran = true; });
+    disk.cancel_sync(id);
+    std::optional<Status> missing;
+    (void)disk.sync_async("missing.log", [&](Status s) { missing = s; });
+    ASSERT_TRUE((*env)->run_for(Duration::millis(200)).ok());
+    ASSERT_TRUE(result.has_value());
+    EXPECT_TRUE(result->ok()) << result->to_string();
+    EXPECT_FALSE(cancelled_ran);
+    ASSERT_TRUE(missing.has_value());
+    EXPECT_EQ(missing->code(), Code::not_found);
+}
+
+}  // namespace
+}  // namespace hub::server
