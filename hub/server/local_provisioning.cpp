@@ -1,5 +1,6 @@
 #include "hub/server/local_provisioning.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "hub/auth/sas.hpp"
@@ -68,8 +69,7 @@ ActivityFeed::ActivityFeed(D2cLog& log, Filter wanted, Report report)
     : log_(log), wanted_(std::move(wanted)), report_(std::move(report)) {
     next_sequence_.resize(log_.partition_count(), 0);
     for (uint32_t p = 0; p < log_.partition_count(); ++p) {
-        const std::vector<StoredEvent>& events = log_.events(p);
-        next_sequence_[p] = events.empty() ? 0 : events.back().sequence_number + 1;
+        next_sequence_[p] = log_.end_sequence_number(p);
     }
     listener_ = log_.add_commit_listener([this] { on_commit(); });
 }
@@ -80,18 +80,14 @@ ActivityFeed::~ActivityFeed() {
 
 void ActivityFeed::on_commit() {
     for (uint32_t p = 0; p < log_.partition_count(); ++p) {
-        const std::vector<StoredEvent>& events = log_.events(p);
-        // New events are at the end: walk back to the first unseen one (robust to a log that
-        // one day drops its oldest events).
-        size_t first = events.size();
-        while (first > 0 && events[first - 1].sequence_number >= next_sequence_[p]) {
-            --first;
+        // Retention may have dropped events we never saw: start at the oldest one kept.
+        uint64_t seq = std::max(next_sequence_[p], log_.first_sequence_number(p));
+        for (; seq < log_.end_sequence_number(p); ++seq) {
+            const StoredEvent* e = log_.event_at(p, seq);
+            HUB_ASSERT(e != nullptr);
+            if (wanted_(*e)) report_(e->message.device_id);
         }
-        for (size_t i = first; i < events.size(); ++i) {
-            HUB_ASSERT(events[i].sequence_number >= next_sequence_[p]);
-            next_sequence_[p] = events[i].sequence_number + 1;
-            if (wanted_(events[i])) report_(events[i].message.device_id);
-        }
+        next_sequence_[p] = seq;
     }
 }
 
