@@ -41,6 +41,18 @@ out=$("$iothubd" --config "$work/typo.json" 2>&1); code=$?
 [ "$code" -eq 2 ] && grep -q "unknown key 'amqp-prot'" <<<"$out" || fail "typo: exit $code ($out)"
 out=$("$iothubd" --c2d-max-deliveries 500 2>&1); code=$?
 [ "$code" -eq 2 ] && grep -q "between 1 and 100" <<<"$out" || fail "range: exit $code ($out)"
+out=$("$iothubd" --d2c-retention-hours 0 2>&1); code=$?
+[ "$code" -eq 2 ] && grep -q "between 1 and 168" <<<"$out" || fail "retention: exit $code ($out)"
+out=$("$iothubd" --log-format yaml 2>&1); code=$?
+[ "$code" -eq 2 ] && grep -q "text or json" <<<"$out" || fail "log format: exit $code ($out)"
+# Structured logs: every trace line is a JSON object; limits come from the config file too.
+printf '{"amqp-port": 0, "https-port": 0, "exit-after-seconds": 1, "trace": true, "log-format": "json", "d2c-retention-mb": 8, "write-stall-seconds": 5}' \
+    > "$work/json-log.json"
+out=$("$iothubd" --data-dir "$work/data2" --config "$work/json-log.json" 2>&1) ||
+    fail "json log config: exit $? ($out)"
+grep -q '^{"detail":"device1","event":"registry.create","time":"' <<<"$out" ||
+    fail "no JSON trace lines in: $out"
+if grep -q '^trace ' <<<"$out"; then fail "text trace lines with --log-format json: $out"; fi
 out=$("$iothubd" --config "$work/missing.json" 2>&1); code=$?
 [ "$code" -eq 2 ] && grep -q "cannot read config file" <<<"$out" || fail "missing: exit $code ($out)"
 echo "iothubd cli: config file, flags on top, and clear errors"

@@ -87,11 +87,11 @@ Flags (also accepted as --flag=value):
                             Default: ./iothubd-data
   --host HOST               Address to listen on. Default: 127.0.0.1 (this machine only).
   --amqp-port PORT          AMQPS port, 0 picks a free one (read it from the first line).
+                            Default: 5671
   --https-port PORT         HTTPS port (device messaging and the registry REST API), 0 picks
                             a free one. Default: 443, the port the Node SDK's HTTP transport
                             and registry client always dial (binding it needs root or
                             CAP_NET_BIND_SERVICE).
-                            Default: 5671
   --hub-name NAME           The hub's HostName: devices put it in their SAS token audience.
                             Default: localhost (the certificate is valid for localhost and
                             127.0.0.1)
@@ -107,6 +107,13 @@ Flags (also accepted as --flag=value):
   --c2d-ttl-seconds N       Default C2D message TTL, 60 to 172800 (2 days). Default: 3600
   --c2d-max-deliveries N    Abandons before a C2D message is dead-lettered, 1 to 100. Default: 10
   --feedback-ttl-seconds N  TTL of feedback batches, 60 to 172800. Default: 3600
+  --d2c-retention-hours N   D2C events older than this are dropped (whole segment files at a
+                            time), 1 to 168 (7 days, IoT Hub's maximum). Default: 24
+  --d2c-retention-mb N      Also drop the oldest D2C segments once a partition's files pass
+                            N MiB, 0 = no size limit. Default: 0
+  --write-stall-seconds N   Disconnect a client that takes none of the bytes the hub has
+                            queued for it for N seconds (slow-client protection), 1 to 3600.
+                            Default: 60
   --config FILE             A JSON object of these flags without "--", applied before the
                             command line (which overrides it), e.g.
                             {"amqp-port": 5671, "https-port": 8443, "partitions": 8,
@@ -116,6 +123,9 @@ Flags (also accepted as --flag=value):
                             outlives them). 0 = run until SIGINT/SIGTERM. Default: 0
   --trace                   Print the hub's trace events to stderr. Set PN_TRACE_FRM=1 in the
                             environment to also see every AMQP frame.
+  --log-format FORMAT       How --trace prints: text ("trace EVENT DETAIL") or json (one
+                            object per line: {"time": ISO-8601 UTC, "event", "detail"}, for
+                            log collectors). Default: text
   --help                    This text.
 
 When the port is not 5671, connection strings carry GatewayHostName=localhost:PORT, which the
@@ -138,7 +148,11 @@ struct Options {
     int64_t c2d_ttl_seconds = 3600;     // defaultTtlAsIso8601: 1 min - 2 days
     int64_t c2d_max_deliveries = 10;    // maxDeliveryCount: 1 - 100
     int64_t feedback_ttl_seconds = 3600;
+    int64_t d2c_retention_hours = 24;
+    int64_t d2c_retention_mb = 0;  // 0: no size limit
+    int64_t write_stall_seconds = 60;
     bool trace = false;
+    bool log_json = false;
     bool help = false;
 };
 
@@ -180,6 +194,29 @@ Result<DeviceSpec> parse_device(const std::string& text) {
     return spec;
 }
 
+// The retention and stall flags: true if `flag` was one of them (and applied).
+Result<bool> apply_limit_flag(Options& options, const std::string& flag, const std::string& value) {
+    struct Limit {
+        const char* flag;
+        int64_t lo;
+        int64_t hi;
+        int64_t Options::*field;
+    };
+    static constexpr Limit kLimits[] = {
+        {"--d2c-retention-hours", 1, 7 * 24, &Options::d2c_retention_hours},
+        {"--d2c-retention-mb", 0, int64_t{1} << 30, &Options::d2c_retention_mb},
+        {"--write-stall-seconds", 1, 3600, &Options::write_stall_seconds},
+    };
+    for (const Limit& limit : kLimits) {
+        if (flag != limit.flag) continue;
+        Result<int64_t> n = parse_integer(flag, value, limit.lo, limit.hi);
+        if (!n.ok()) return n.status();
+        options.*limit.field = *n;
+        return true;
+    }
+    return false;
+}
+
 // Applies one flag with its value. `flag` is known to take a value.
 Status apply_flag(Options& options, const std::string& flag, const std::string& value) {
     if (flag == "--data-dir" || flag == "--host" || flag == "--hub-name") {
@@ -210,6 +247,16 @@ Status apply_flag(Options& options, const std::string& flag, const std::string& 
         }
         options.devices.push_back(*spec);
         return Status::ok_status();
+    }
+    if (flag == "--log-format") {
+        if (value != "text" && value != "json") {
+            return usage_error("--log-format is text or json, got '" + value + "'");
+        }
+        options.log_json = value == "json";
+        return Status::ok_status();
+    }
+    if (Result<bool> limit = apply_limit_flag(options, flag, value); !limit.ok() || *limit) {
+        return limit.status();
     }
     if (flag == "--c2d-ttl-seconds" || flag == "--feedback-ttl-seconds" ||
         flag == "--c2d-max-deliveries") {
@@ -246,7 +293,8 @@ Status apply_flag(Options& options, const std::string& flag, const std::string& 
 const std::vector<std::string> kValuedFlags = {
     "--data-dir", "--host", "--amqp-port", "--https-port", "--hub-name", "--device",
     "--partitions", "--exit-after-seconds", "--c2d-ttl-seconds", "--c2d-max-deliveries",
-    "--feedback-ttl-seconds", "--id-scope"};
+    "--feedback-ttl-seconds", "--id-scope", "--d2c-retention-hours", "--d2c-retention-mb",
+    "--write-stall-seconds", "--log-format"};
 
 // A JSON object whose keys are flag names without "--" ({"amqp-port": 5671,
 // "device": ["sensor-1", "sensor-2:KEY"], "trace": true}); each entry is applied as the flag.
@@ -472,6 +520,8 @@ Result<std::unique_ptr<RealEnv>> open_env(const Options& options, std::string& c
     config.data_dir = options.data_dir + "/hub";
     config.tls = TlsConfig{cert->cert_pem_path, cert->key_pem_path, cert->cert_pem_path};
     config.trace_to_stderr = options.trace;
+    config.trace_json = options.log_json;
+    config.tls_timeouts.write_stall = Duration::seconds(options.write_stall_seconds);
     return RealEnv::open(std::move(config));
 }
 
@@ -479,6 +529,10 @@ HubConfig hub_config(const Options& options) {
     HubConfig config;
     config.host_name = options.hub_name;
     config.d2c.partitions = options.partitions;
+    config.d2c.retention = Duration::seconds(options.d2c_retention_hours * 3600);
+    if (options.d2c_retention_mb > 0) {
+        config.d2c.retention_bytes = static_cast<uint64_t>(options.d2c_retention_mb) << 20;
+    }
     config.devices = options.devices;
     config.c2d.default_ttl = Duration::seconds(options.c2d_ttl_seconds);
     config.c2d.max_delivery_count = static_cast<uint32_t>(options.c2d_max_deliveries);
