@@ -91,6 +91,17 @@ uint64_t Random::exponential(uint64_t mean) {
     return static_cast<uint64_t>(draw < cap ? draw + 0.5 : cap);
 }
 
+std::string Random::guid_text() {
+    static constexpr char kHex[] = "0123456789abcdef";
+    const uint64_t words[2] = {next_u64(), next_u64()};
+    std::string id;
+    for (int i = 0; i < 32; ++i) {
+        if (i == 8 || i == 12 || i == 16 || i == 20) id.push_back('-');
+        id.push_back(kHex[(words[i / 16] >> (4 * (i % 16))) & 15]);
+    }
+    return id;
+}
+
 Random Random::fork(std::string_view label) const {
     uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a over the label, then mixed with our seed.
     for (char c : label) {

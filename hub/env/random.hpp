@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,6 +30,10 @@ class Random {
     // An independent child stream: adding draws to the child does not shift the parent's.
     // The child's seed depends on the parent's seed and on `label` only.
     Random fork(std::string_view label) const;
+
+    // 32 random hex digits in the GUID layout 8-4-4-4-12 (ids that Azure makes GUIDs:
+    // operation and tracking ids). Not an RFC 4122 UUID: no version or variant bits.
+    std::string guid_text();
 
     template <typename T>
     void shuffle(std::vector<T>& items) {

@@ -86,3 +86,19 @@ TEST(Random, ShuffleIsAPermutation) {
 
 }  // namespace
 }  // namespace hub
+
+namespace hub {
+namespace {
+
+TEST(RandomGuid, HasTheGuidLayoutAndFollowsTheSeed) {
+    Random a(42), b(42);
+    const std::string id = a.guid_text();
+    ASSERT_EQ(id.size(), 36u);
+    for (size_t i : {8u, 13u, 18u, 23u}) EXPECT_EQ(id[i], '-') << id;
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef-"), std::string::npos) << id;
+    EXPECT_EQ(b.guid_text(), id);
+    EXPECT_NE(a.guid_text(), id);
+}
+
+}  // namespace
+}  // namespace hub

@@ -41,18 +41,6 @@ DpsError dps_error_of(Code code) {
     }
 }
 
-// DPS tracking ids are GUIDs; ours come from the Env's seeded Random.
-std::string tracking_id(Random& random) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    const uint64_t words[2] = {random.next_u64(), random.next_u64()};
-    std::string id;
-    for (int i = 0; i < 32; ++i) {
-        if (i == 8 || i == 12 || i == 16 || i == 20) id.push_back('-');
-        id.push_back(kHex[(words[i / 16] >> (4 * (i % 16))) & 15]);
-    }
-    return id;
-}
-
 // The registration state the service API reports for a device record: DPS's
 // DeviceRegistrationState, with status derived from the lifecycle.
 json registration_state_json(const prov::DeviceLifecycle& d) {
@@ -136,7 +124,7 @@ Response ProvisioningRoutes::error(int http_status, int32_t error_code,
     HUB_ASSERT(http_status >= 400 && http_status <= 599);
     HUB_ASSERT(error_code / 1000 == http_status);
     const json body = {{"errorCode", error_code},
-                       {"trackingId", tracking_id(env_.random())},
+                       {"trackingId", env_.random().guid_text()},
                        {"message", message},
                        {"timestampUtc", format_utc_ms(env_.utc_now_ms())}};
     Response r = json_response(http_status, json_text(body));

@@ -36,18 +36,6 @@ std::string region_hint(const std::string& payload) {
     return j["region"].get<std::string>();
 }
 
-// DPS operation ids look like GUIDs; ours come from the service's seeded Random.
-std::string random_operation_id(Random& random) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    const uint64_t words[2] = {random.next_u64(), random.next_u64()};
-    std::string id;
-    for (int i = 0; i < 32; ++i) {
-        if (i == 8 || i == 12 || i == 16 || i == 20) id.push_back('-');
-        id.push_back(kHex[(words[i / 16] >> (4 * (i % 16))) & 15]);
-    }
-    return id;
-}
-
 Substatus next_substatus(const DeviceLifecycle& d, const std::string& hub, bool migrate) {
     if (d.assigned_hub.empty()) return Substatus::initial_assignment;
     if (hub == d.assigned_hub) return d.substatus;
@@ -145,7 +133,7 @@ RegistrationOperation ProvisioningService::new_operation(std::string_view regist
                                                          int64_t now_utc_ms) {
     RegistrationOperation op;
     // 128 random bits: a collision is a bug in the generator, not bad luck.
-    op.operation_id = random_operation_id(env_.random());
+    op.operation_id = env_.random().guid_text();
     HUB_ASSERT(!operations_.contains(op.operation_id));
     op.sequence = next_operation_sequence_++;
     op.registration_id = std::string(registration_id);
