@@ -19,6 +19,7 @@
 #include <proton/tracker.hpp>
 #include <proton/types.hpp>
 
+#include "conformance/sdk_amqp.hpp"
 #include "hub/amqp/driver_pump.hpp"
 #include "hub/auth/sas.hpp"
 
@@ -45,12 +46,8 @@ class ClientConnection : public proton::messaging_handler {
     }
 
     void start() {
-        proton::connection_options options;
-        options.handler(*this);
-        options.sasl_enabled(false);  // as the Azure SDKs do with SAS: no SASL layer
-        options.container_id("device-" + client_.config_.device_id);
-        options.virtual_host(client_.config_.host_name);
-        pump_->connect(options);
+        pump_->connect(sdk_connection_options(*this, "device-" + client_.config_.device_id,
+                                              client_.config_.host_name));
     }
 
     // Sends queued messages while credit and the in-flight bound allow.
@@ -86,13 +83,9 @@ class ClientConnection : public proton::messaging_handler {
     }
 
     void on_connection_open(proton::connection& c) override {
-        proton::session s = c.open_session();
-        cbs_sender_ = s.open_sender("$cbs", proton::sender_options().name("cbs-sender"));
-        proton::target_options reply_target;
-        reply_target.address("cbs");
-        s.open_receiver("$cbs", proton::receiver_options().name("cbs-receiver").target(
-                                    reply_target).credit_window(10));
-        session_ = s;
+        CbsLinks cbs = open_cbs_links(c);
+        session_ = cbs.session;
+        cbs_sender_ = cbs.sender;
     }
 
     void on_sendable(proton::sender& s) override {
@@ -109,12 +102,7 @@ class ClientConnection : public proton::messaging_handler {
             return;
         }
         d.accept();
-        const bool matches = m.correlation_id() == proton::message_id(kPutTokenId);
-        const proton::scalar code = m.properties().exists("status-code")
-                                        ? m.properties().get("status-code")
-                                        : proton::scalar();
-        const bool ok = code.type() == proton::INT && proton::get<int32_t>(code) == 200;
-        if (!matches || !ok) {
+        if (!put_token_accepted(m, kPutTokenId)) {
             ++client_.token_refusals_;
             client_.env_.trace("client.cbs-refused", client_.config_.device_id);
             d.connection().close(proton::error_condition("amqp:unauthorized-access",
@@ -164,15 +152,8 @@ class ClientConnection : public proton::messaging_handler {
             hub::auth::url_encode_strict(config.host_name + "/devices/" + config.device_id);
         const int64_t expiry_s =
             client_.env_.utc_now_ms() / 1000 + config.token_ttl.ns / 1000000000;
-        proton::message m;
-        m.id(proton::message_id(kPutTokenId));
-        m.to("$cbs");
-        m.reply_to("cbs");
-        m.properties().put("operation", std::string("put-token"));
-        m.properties().put("type", std::string("servicebus.windows.net:sastoken"));
-        m.properties().put("name", sr);
-        m.body(hub::auth::make_sas_token(sr, config.key, expiry_s));
-        cbs_sender_.send(m);
+        cbs_sender_.send(
+            put_token_request(kPutTokenId, sr, hub::auth::make_sas_token(sr, config.key, expiry_s)));
         token_sent_ = true;
     }
 

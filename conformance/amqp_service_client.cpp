@@ -19,6 +19,7 @@
 #include <proton/tracker.hpp>
 #include <proton/types.hpp>
 
+#include "conformance/sdk_amqp.hpp"
 #include "hub/amqp/driver_pump.hpp"
 #include "hub/auth/sas.hpp"
 
@@ -53,12 +54,7 @@ class ServiceConnection : public proton::messaging_handler {
     }
 
     void start() {
-        proton::connection_options options;
-        options.handler(*this);
-        options.sasl_enabled(false);  // as azure-iothub does with SAS: no SASL layer
-        options.container_id("service");
-        options.virtual_host(client_.config_.host_name);
-        pump_->connect(options);
+        pump_->connect(sdk_connection_options(*this, "service", client_.config_.host_name));
     }
 
     void send_more() {
@@ -82,12 +78,9 @@ class ServiceConnection : public proton::messaging_handler {
     }
 
     void on_connection_open(proton::connection& c) override {
-        session_ = c.open_session();
-        cbs_ = session_.open_sender("$cbs", proton::sender_options().name("cbs-sender"));
-        proton::target_options reply;
-        reply.address("cbs");
-        session_.open_receiver("$cbs", proton::receiver_options().name("cbs-receiver").target(
-                                           reply).credit_window(10));
+        CbsLinks cbs = open_cbs_links(c);
+        session_ = cbs.session;
+        cbs_ = cbs.sender;
     }
 
     void on_sendable(proton::sender& s) override {
@@ -107,11 +100,7 @@ class ServiceConnection : public proton::messaging_handler {
             }
             return;
         }
-        const proton::scalar code = m.properties().exists("status-code")
-                                        ? m.properties().get("status-code")
-                                        : proton::scalar();
-        if (m.correlation_id() != proton::message_id(kPutTokenId) ||
-            code.type() != proton::INT || proton::get<int32_t>(code) != 200) {
+        if (!put_token_accepted(m, kPutTokenId)) {
             client_.fail(Status(Code::unauthorized, "the hub refused the policy token"));
             return;
         }
@@ -139,16 +128,9 @@ class ServiceConnection : public proton::messaging_handler {
         const ServiceClientConfig& config = client_.config_;
         const int64_t expiry_s =
             client_.env_.utc_now_ms() / 1000 + config.token_ttl.ns / 1000000000;
-        proton::message m;
-        m.id(proton::message_id(kPutTokenId));
-        m.to("$cbs");
-        m.reply_to("cbs");
-        m.properties().put("operation", std::string("put-token"));
-        m.properties().put("type", std::string("servicebus.windows.net:sastoken"));
-        m.properties().put("name", config.host_name);
-        m.body(hub::auth::make_sas_token(config.host_name, config.policy_key, expiry_s,
-                                         config.policy_name));
-        cbs_.send(m);
+        cbs_.send(put_token_request(kPutTokenId, config.host_name,
+                                    hub::auth::make_sas_token(config.host_name, config.policy_key,
+                                                              expiry_s, config.policy_name)));
         token_sent_ = true;
     }
 

@@ -42,6 +42,14 @@ class C2dClientsTest : public ::testing::Test {
         hub_node.boot([](simnet::SimNode& n) { return std::make_unique<HubProcess>(n); });
     }
     hub::Hub& hub() { return *static_cast<HubProcess*>(hub_node.process())->hub; }
+    static DeviceClientConfig device_config() {
+        DeviceClientConfig c;
+        c.hub_address = "hub:5671";
+        c.host_name = "hub";
+        c.device_id = "dev1";
+        c.key = kKey;
+        return c;
+    }
     ServiceClientConfig service_config(std::string key) {
         ServiceClientConfig c;
         c.hub_address = "hub:5671";
@@ -54,12 +62,7 @@ class C2dClientsTest : public ::testing::Test {
 };
 
 TEST_F(C2dClientsTest, DeviceSettlesAndServiceGetsTheMatchingFeedback) {
-    DeviceClientConfig dc;
-    dc.hub_address = "hub:5671";
-    dc.host_name = "hub";
-    dc.device_id = "dev1";
-    dc.key = kKey;
-    AmqpDeviceClient device(device_node, dc);
+    AmqpDeviceClient device(device_node, device_config());
     std::map<std::string, std::string> received;  // message id -> body
     device.on_c2d = [&](const ReceivedC2d& m) {
         received[m.message_id] = std::string(m.body.begin(), m.body.end());
@@ -107,12 +110,7 @@ TEST_F(C2dClientsTest, AWrongPolicyKeyFailsTheServiceClient) {
 // Regression: a device that completes a message and disconnects at once used to crash the hub
 // (the completion's durable callback ran on the destroyed connection).
 TEST_F(C2dClientsTest, CompletingAndDisconnectingAtOnceIsSafe) {
-    DeviceClientConfig dc;
-    dc.hub_address = "hub:5671";
-    dc.host_name = "hub";
-    dc.device_id = "dev1";
-    dc.key = kKey;
-    AmqpDeviceClient device(device_node, dc);
+    AmqpDeviceClient device(device_node, device_config());
     int received = 0;
     device.on_c2d = [&](const ReceivedC2d&) {
         ++received;
