@@ -21,19 +21,7 @@ const { SymmetricKeySecurityClient } = require('azure-iot-security-symmetric-key
 const { Client, Message } = require('azure-iot-device');
 const { Amqp } = require('azure-iot-device-amqp');
 const { Registry } = require('azure-iothub');
-
-const HARD_TIMEOUT_MS = 90 * 1000;
-const timer = setTimeout(() => fail('timeout', `no result after ${HARD_TIMEOUT_MS} ms`), HARD_TIMEOUT_MS);
-
-function fail(what, err) {
-  console.error(`interop: ${what}: ${err && err.stack ? err.stack : err}`);
-  process.exit(1);
-}
-
-function check(condition, what) {
-  if (!condition) fail('check failed', what);
-  console.log(`interop: ok: ${what}`);
-}
+const { fail, check, run } = require('./common');
 
 async function refusal(promise) {
   try { await promise; } catch (e) { return e; }
@@ -143,4 +131,4 @@ async function main() {
   check(unauthorized && statusOf(unauthorized) === 401, 'a wrong service policy key is refused (401)');
 }
 
-main().then(() => { clearTimeout(timer); process.exit(0); }, (err) => fail('failed', err));
+run(main, 90 * 1000);

@@ -12,18 +12,8 @@ const fs = require('fs');
 const { Client, Message, SharedAccessSignature,
         SharedAccessSignatureAuthenticationProvider } = require('azure-iot-device');
 const { Amqp } = require('azure-iot-device-amqp');
+const { check, run } = require('./common');
 
-const HARD_TIMEOUT_MS = 60 * 1000;
-const timer = setTimeout(() => fail('timeout', `no result after ${HARD_TIMEOUT_MS} ms`), HARD_TIMEOUT_MS);
-
-function fail(what, err) {
-  console.error(`interop: ${what}: ${err && err.stack ? err.stack : err}`);
-  process.exit(1);
-}
-function check(ok, what) {
-  if (!ok) fail('check failed', what);
-  console.log(`interop: ok: ${what}`);
-}
 function part(cs, key) {
   const m = new RegExp(`(?:^|;)${key}=([^;]+)`).exec(cs);
   return m ? m[1] : undefined;
@@ -65,4 +55,4 @@ async function main() {
   await impostor.close().catch(() => {});
 }
 
-main().then(() => { clearTimeout(timer); process.exit(0); }, (err) => fail('failed', err));
+run(main, 60 * 1000);

@@ -13,19 +13,7 @@ const { Registry, Client: ServiceClient } = require('azure-iothub');
 const { Client, Message } = require('azure-iot-device');
 const { Http } = require('azure-iot-device-http');
 const { EventHubConsumerClient, earliestEventPosition } = require('@azure/event-hubs');
-
-const HARD_TIMEOUT_MS = 60 * 1000;
-const timer = setTimeout(() => fail('timeout', `no result after ${HARD_TIMEOUT_MS} ms`), HARD_TIMEOUT_MS);
-
-function fail(what, err) {
-  console.error(`interop: ${what}: ${err && err.stack ? err.stack : err}`);
-  process.exit(1);
-}
-
-function check(condition, what) {
-  if (!condition) fail('check failed', what);
-  console.log(`interop: ok: ${what}`);
-}
+const { check, run } = require('./common');
 
 // The first event from `deviceId` on the Event Hubs-compatible endpoint.
 async function readFirstEvent(deviceId) {
@@ -120,4 +108,4 @@ async function main() {
   check(missing && missing.name === 'DeviceNotFoundError', 'get after delete is DeviceNotFound (404)');
 }
 
-main().then(() => { clearTimeout(timer); process.exit(0); }, (err) => fail('failed', err));
+run(main, 60 * 1000);

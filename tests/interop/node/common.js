@@ -1,0 +1,27 @@
+// common.js: what every interop script needs: a hard time limit, failing loudly, and
+// printing each check that held. Usage:
+//   const { fail, check, run } = require('./common');
+//   run(main, 60 * 1000);  // exits 0 when main resolves, 1 on any failure or the time limit
+'use strict';
+
+function fail(what, err) {
+  console.error(`interop: ${what}: ${err && err.stack ? err.stack : err}`);
+  if (err && err.transportError) {
+    console.error(`interop: transport error: ${err.transportError.stack || err.transportError}`);
+  }
+  process.exit(1);
+}
+
+function check(condition, what) {
+  if (!condition) fail('check failed', what);
+  console.log(`interop: ok: ${what}`);
+}
+
+// Runs the async `main`, bounded by `hardTimeoutMs` so the process always ends.
+function run(main, hardTimeoutMs) {
+  const timer = setTimeout(() => fail('timeout', `no result after ${hardTimeoutMs} ms`),
+                           hardTimeoutMs);
+  main().then(() => { clearTimeout(timer); process.exit(0); }, (err) => fail('failed', err));
+}
+
+module.exports = { fail, check, run };
