@@ -49,6 +49,7 @@ void AmqpServer::serve(std::unique_ptr<Stream> stream) {
         env_, hub_, std::move(stream), id, [this, id] { reap(id); },
         [this, id](const std::string& device_id) { claim(device_id, id); });
     HubConnection* raw = connection.get();
+    raw->serve_provisioning(dps_);
     connections_.emplace(id, std::move(connection));
     raw->start();
 }

@@ -18,6 +18,10 @@
 #include "hub/core/hub.hpp"
 #include "hub/env/env.hpp"
 
+namespace hub::provisioning {
+class ProvisioningService;
+}
+
 namespace hub::amqp {
 
 class HubConnection;
@@ -37,6 +41,9 @@ class AmqpServer {
 
     // Serves one already-connected stream (used by listen() and by fuzzing).
     void serve(std::unique_ptr<Stream> stream);
+    // Also serves the Device Provisioning Service's AMQP links on new connections (after a
+    // SASL PLAIN login as "{idScope}/registrations/{id}"). `dps` must outlive the server.
+    void serve_provisioning(provisioning::ProvisioningService& dps) { dps_ = &dps; }
 
   private:
     void reap(uint64_t connection_id);
@@ -44,6 +51,7 @@ class AmqpServer {
 
     Env& env_;
     Hub& hub_;
+    provisioning::ProvisioningService* dps_ = nullptr;
     std::unique_ptr<Listener> listener_;
     uint64_t next_connection_id_ = 1;
     std::map<uint64_t, std::unique_ptr<HubConnection>> connections_;

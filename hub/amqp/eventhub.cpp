@@ -33,11 +33,6 @@ proton::message status_reply(const proton::message& request, int code, const std
     return reply;
 }
 
-std::string string_property(const proton::message& m, const std::string& key) {
-    if (!m.properties().exists(key)) return {};
-    const proton::scalar v = m.properties().get(key);
-    return v.type() == proton::STRING ? proton::get<std::string>(v) : proton::to_string(v);
-}
 
 std::map<std::string, proton::value> partition_properties(const D2cLog& log, uint32_t p,
                                                           const std::string& entity) {
@@ -60,6 +55,12 @@ std::map<std::string, proton::value> partition_properties(const D2cLog& log, uin
 }
 
 }  // namespace
+
+std::string string_property(const proton::message& m, const std::string& key) {
+    if (!m.properties().exists(key)) return {};
+    const proton::scalar v = m.properties().get(key);
+    return v.type() == proton::STRING ? proton::get<std::string>(v) : proton::to_string(v);
+}
 
 std::optional<PartitionAddress> parse_partition_address(std::string_view a) {
     if (const size_t scheme = a.find("://"); scheme != std::string_view::npos) {

@@ -35,6 +35,8 @@ Result<std::string> selector_expression(const proton::source::filter_map& filter
 
 proton::message event_message(const StoredEvent& event);
 
+// An application property as text ("" when absent; non-strings in Proton's text form).
+std::string string_property(const proton::message& m, const std::string& key);
 // The reply to a `$management` request, or an error reply (status-code 404/400).
 proton::message management_reply(const proton::message& request, const D2cLog& log,
                                  const std::string& entity, int64_t created_ms);

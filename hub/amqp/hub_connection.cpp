@@ -66,6 +66,7 @@ HubConnection::~HubConnection() {
     devicebound_.clear();
     feedback_links_.clear();
     cbs_ = ReplyLink();
+    dps_reply_ = ReplyLink();
     management_ = ReplyLink();
     pump_.reset();
 }

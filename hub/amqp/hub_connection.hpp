@@ -40,6 +40,7 @@
 #include <vector>
 
 #include <proton/delivery.hpp>
+#include <proton/link.hpp>
 #include <proton/message.hpp>
 #include <proton/messaging_handler.hpp>
 #include <proton/receiver.hpp>
@@ -52,6 +53,10 @@
 #include "hub/amqp/sasl_server.hpp"
 #include "hub/core/access.hpp"
 #include "hub/core/hub.hpp"
+
+namespace hub::provisioning {
+class ProvisioningService;
+}
 
 namespace hub::amqp {
 
@@ -101,6 +106,10 @@ class HubConnection : public proton::messaging_handler {
         return token_expiry_s_.contains(device_id);
     }
     const std::optional<DpsLogin>& dps_login() const { return dps_login_; }
+    // Serves the Device Provisioning Service's links ({idScope}/registrations/{id}, see
+    // hub_connection_dps.cpp) with `dps`, which must outlive the connection. Without it those
+    // addresses are not found.
+    void serve_provisioning(provisioning::ProvisioningService* dps) { dps_ = dps; }
 
     void on_connection_open(proton::connection& c) override;
     void on_session_open(proton::session& s) override;
@@ -134,6 +143,12 @@ class HubConnection : public proton::messaging_handler {
         std::string lock_token;
     };
     enum class Settle { complete, reject, abandon };
+
+    // DPS links (hub_connection_dps.cpp). The registration id of a DPS address, or "".
+    std::string dps_registration_of(const std::string& address) const;
+    bool dps_link_allowed(proton::link& link, const std::string& registration_id);
+    void handle_dps_request(proton::delivery& d, proton::message& m,
+                            const std::string& registration_id);
 
     SaslVerdict on_sasl_init(const SaslInit& init);
     SaslVerdict plain_login(std::string_view response);
@@ -181,6 +196,8 @@ class HubConnection : public proton::messaging_handler {
     int64_t service_expiry_s_ = 0;  // a policy with ServiceConnect, until then
     std::set<std::string> connected_devices_;
     std::optional<DpsLogin> dps_login_;
+    provisioning::ProvisioningService* dps_ = nullptr;
+    ReplyLink dps_reply_;  // answers to DPS requests
     // One timer for the earliest token expiry (Unix seconds) among the identities above.
     TimerId expiry_timer_ = 0;
     int64_t expiry_timer_at_s_ = 0;

@@ -11,6 +11,7 @@
 #include <proton/target.hpp>
 
 #include "hub/amqp/hub_connection.hpp"
+#include "hub/core/provisioning/provisioning_service.hpp"
 #include "hub/amqp/sasl_login.hpp"
 
 namespace hub::amqp {
@@ -58,7 +59,19 @@ SaslVerdict HubConnection::plain_login(std::string_view response) {
         return SaslVerdict{};
     }
     if (user->kind == PlainUser::Kind::dps_registration) {
-        trace("sasl.dps", user->id_scope + "/registrations/" + user->name + " (token unverified)");
+        // With a DPS served here, a bad registration token fails the login itself, as Azure
+        // DPS does (the SDK then reports UnauthorizedError at once); without one it is kept
+        // for the links to refuse.
+        if (dps_ != nullptr) {
+            Status ok = user->id_scope == dps_->id_scope()
+                            ? dps_->check_registration_token(user->name, plain->password,
+                                                             env_.utc_now_ms())
+                            : Status(Code::unauthorized, "unknown id scope " + user->id_scope);
+            trace("sasl.dps", plain->authcid + " " + ok.to_string());
+            if (!ok.ok()) return SaslVerdict{};
+        } else {
+            trace("sasl.dps", plain->authcid + " (token unverified: no DPS here)");
+        }
         dps_login_ = DpsLogin{user->id_scope, user->name, plain->password};
         return SaslVerdict{true, plain->authcid};
     }

@@ -72,11 +72,6 @@ proton::message status_reply(const proton::message& request, const Status& statu
     return reply;
 }
 
-std::string string_property(const proton::message& m, const std::string& key) {
-    if (!m.properties().exists(key)) return {};
-    const proton::scalar value = m.properties().get(key);
-    return value.type() == proton::STRING ? proton::get<std::string>(value) : std::string();
-}
 
 // The device a (possibly invalid) device token names, for the monitor; "" if none.
 std::string device_named_by(const std::string& token_text, const std::string& host) {
@@ -109,7 +104,9 @@ void HubConnection::on_receiver_open(proton::receiver& r) {
         r.close(proton::error_condition("amqp:unauthorized-access", "no service token"));
         return;
     }
-    if (address != "$cbs" && !is_management(address) && address != kServiceC2dAddress) {
+    if (const std::string registration = dps_registration_of(address); !registration.empty()) {
+        if (!dps_link_allowed(r, registration)) return;
+    } else if (address != "$cbs" && !is_management(address) && address != kServiceC2dAddress) {
         if (!open_d2c_receiver(r, address)) return;
     }
     trace("amqp.attach", "receiver " + address);
@@ -148,6 +145,14 @@ void HubConnection::on_sender_open(proton::sender& s) {
     }
     if (std::optional<PartitionAddress> partition = parse_partition_address(address)) {
         open_partition_reader(s, *partition);
+        return;
+    }
+    if (const std::string registration = dps_registration_of(address); !registration.empty()) {
+        if (dps_link_allowed(s, registration)) {
+            trace("amqp.attach", "sender " + address);
+            s.open();
+            dps_reply_.link = s;
+        }
         return;
     }
     if (const std::string device = devicebound_device_of(address); !device.empty()) {
@@ -226,6 +231,8 @@ void HubConnection::on_sendable(proton::sender& s) {
         cbs_.flush();
     } else if (s == management_.link) {
         management_.flush();
+    } else if (s == dps_reply_.link) {
+        dps_reply_.flush();
     } else if (auto it = readers_.find(s.name()); it != readers_.end()) {
         it->second.reader.pump(it->second.link);
     } else if (feedback_links_.contains(s.name())) {
@@ -245,6 +252,9 @@ void HubConnection::on_message(proton::delivery& d, proton::message& m) {
             handle_put_token(d, m);
         } else if (address == kServiceC2dAddress) {
             handle_c2d_send(d, m);
+        } else if (const std::string registration = dps_registration_of(address);
+                   !registration.empty()) {
+            handle_dps_request(d, m, registration);
         } else if (is_management(address)) {
             d.accept();
             const std::string name = string_property(m, "name");

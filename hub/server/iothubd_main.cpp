@@ -563,6 +563,7 @@ int serve(const Options& options) {
                                                     dps.status().message()));
     }
     auto server = std::make_unique<amqp::AmqpServer>(e, **hub);
+    server->serve_provisioning((*dps)->service());  // DPS over AMQPS, as over HTTPS
     if (Status s = server->listen(listen_address(options, options.amqp_port)); !s.ok()) {
         return fail(s);
     }

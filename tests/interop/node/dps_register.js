@@ -17,6 +17,7 @@ const fs = require('fs');
 const { ProvisioningServiceClient } = require('azure-iot-provisioning-service');
 const { ProvisioningDeviceClient } = require('azure-iot-provisioning-device');
 const { Http: ProvisioningHttp } = require('azure-iot-provisioning-device-http');
+const { Amqp: ProvisioningAmqp } = require('azure-iot-provisioning-device-amqp');
 const { SymmetricKeySecurityClient } = require('azure-iot-security-symmetric-key');
 const { Client, Message } = require('azure-iot-device');
 const { Amqp } = require('azure-iot-device-amqp');
@@ -37,9 +38,9 @@ function derivedKey(groupKey, registrationId) {
   return crypto.createHmac('sha256', Buffer.from(groupKey, 'base64')).update(registrationId).digest('base64');
 }
 
-async function register(host, idScope, registrationId, key) {
+async function register(host, idScope, registrationId, key, transport = new ProvisioningHttp()) {
   const security = new SymmetricKeySecurityClient(registrationId, key);
-  const client = ProvisioningDeviceClient.create(host, idScope, new ProvisioningHttp(), security);
+  const client = ProvisioningDeviceClient.create(host, idScope, transport, security);
   return client.register();
 }
 
@@ -109,6 +110,23 @@ async function main() {
   const member = await register(host, idScope, memberId, memberKey);
   check(member.assignedHub === host && member.deviceId === memberId, 'group member registered with its derived key');
   await sendFromAssigned(member, memberKey, ca, 'group member');
+
+  // ---- Over AMQPS: SASL PLAIN as the registration, then register and poll on its links. The
+  // AMQP transport dials provisioningHost, whose port (iothubd's AMQPS port) it honours.
+  const amqpId = 'interop-dps-amqp-' + suffix;
+  const amqpKey = (await service.createOrUpdateIndividualEnrollment({
+    registrationId: amqpId, attestation: { type: 'symmetricKey' },
+  })).responseBody.attestation.symmetricKey.primaryKey;
+  const gateway = /GatewayHostName=([^;]+)/.exec(process.env.DEVICE_CONNECTION_STRING);
+  const amqpHost = gateway ? gateway[1] : host;
+  const overAmqp = await register(amqpHost, idScope, amqpId, amqpKey, new ProvisioningAmqp());
+  check(overAmqp.assignedHub === host && overAmqp.deviceId === amqpId && overAmqp.status === 'assigned',
+        `device registered over AMQPS: assignedHub ${overAmqp.assignedHub}, deviceId ${overAmqp.deviceId}`);
+  await sendFromAssigned(overAmqp, amqpKey, ca, 'registered over AMQPS');
+  const amqpWrong = await refusal(register(amqpHost, idScope, amqpId, 'B' + amqpKey.slice(1),
+                                           new ProvisioningAmqp()));
+  check(amqpWrong !== null, `a wrong key is refused over AMQPS: ${amqpWrong && amqpWrong.name}`);
+  await service.deleteIndividualEnrollment(amqpId);
 
   // ---- Refusals.
   const wrong = await refusal(register(host, idScope, 'interop-member-x' + suffix, groupKey));
