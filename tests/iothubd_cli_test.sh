@@ -53,6 +53,15 @@ out=$("$iothubd" --data-dir "$work/data2" --config "$work/json-log.json" 2>&1) |
 grep -q '^{"detail":"device1","event":"registry.create","time":"' <<<"$out" ||
     fail "no JSON trace lines in: $out"
 if grep -q '^trace ' <<<"$out"; then fail "text trace lines with --log-format json: $out"; fi
+# A fixed policy key: the service connection string carries it; an unknown policy fails.
+fixed=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+out=$("$iothubd" --data-dir "$work/data3" --amqp-port 0 --https-port 0 --exit-after-seconds 1 \
+      --policy-key "iothubowner:$fixed" 2>&1) || fail "policy key: exit $? ($out)"
+grep -q "service connection string: .*SharedAccessKeyName=iothubowner;SharedAccessKey=$fixed$" <<<"$out" ||
+    fail "the fixed iothubowner key is not in: $out"
+out=$("$iothubd" --data-dir "$work/data4" --amqp-port 0 --https-port 0 --exit-after-seconds 1 \
+      --policy-key "nobody:$fixed" 2>&1); code=$?
+[ "$code" -ne 0 ] && grep -q "no shared access policy 'nobody'" <<<"$out" || fail "unknown policy: exit $code ($out)"
 out=$("$iothubd" --config "$work/missing.json" 2>&1); code=$?
 [ "$code" -eq 2 ] && grep -q "cannot read config file" <<<"$out" || fail "missing: exit $code ($out)"
 echo "iothubd cli: config file, flags on top, and clear errors"

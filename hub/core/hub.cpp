@@ -32,6 +32,12 @@ Result<std::unique_ptr<Hub>> Hub::open(Env& env, HubConfig config) {
         return registry.status();
     }
     hub->registry_ = std::move(*registry);
+    for (const PolicyKeySpec& spec : hub->config_.policy_keys) {
+        Status s = hub->registry_->set_policy_keys(spec.name, spec.primary_key, "");
+        if (!s.ok()) {
+            return s;
+        }
+    }
     for (const DeviceSpec& spec : hub->config_.devices) {
         Status s = ensure_device(*hub->registry_, spec);
         if (!s.ok()) {

@@ -29,6 +29,13 @@ struct DeviceSpec {
     std::string primary_key;  // base64; empty means "generate one" (on creation only)
 };
 
+// A shared access policy (iothubowner, service, ...) whose primary key is fixed by the
+// deployment rather than generated.
+struct PolicyKeySpec {
+    std::string name;
+    std::string primary_key;  // base64
+};
+
 struct HubConfig {
     // The host name devices put in their SAS token audience ("{host}/devices/{id}").
     std::string host_name = "localhost";
@@ -40,6 +47,7 @@ struct HubConfig {
         return c;
     }();
     std::vector<DeviceSpec> devices;
+    std::vector<PolicyKeySpec> policy_keys;
     // Cloud-to-device queues and feedback (reference §3 defaults).
     C2dConfig c2d;
 };

@@ -195,6 +195,35 @@ Status Registry::create_default_policies() {
     return created ? log_->sync() : Status();
 }
 
+Status Registry::set_policy_keys(std::string_view name, const std::string& primary_key,
+                                 const std::string& secondary_key) {
+    auto it = policies_.find(name);
+    if (it == policies_.end()) {
+        return Status(Code::not_found, "no shared access policy '" + std::string(name) + "'");
+    }
+    for (const auto& [key, which] : {std::pair{&primary_key, "primaryKey"},
+                                     std::pair{&secondary_key, "secondaryKey"}}) {
+        if (key->empty() && key == &secondary_key) continue;
+        if (Status s = check_symmetric_key(*key, which); !s.ok()) return s;
+    }
+    SharedAccessPolicy updated = it->second;
+    updated.primary_key = primary_key;
+    if (!secondary_key.empty()) updated.secondary_key = secondary_key;
+    if (updated.primary_key == it->second.primary_key &&
+        updated.secondary_key == it->second.secondary_key) {
+        return Status();
+    }
+    Status s = log_policy(updated);
+    if (s.ok()) s = log_->sync();
+    if (!s.ok()) return s;
+    live_bytes_ -= bytes_as_record(policy_record(it->second));
+    live_bytes_ += bytes_as_record(policy_record(updated));
+    it->second = std::move(updated);
+    env_.trace("registry.policy-keys", std::string(name));
+    maybe_compact();
+    return Status();
+}
+
 void Registry::maybe_compact() {
     if (!log_failure_.ok() || log_bytes_ < compaction_retry_bytes_ ||
         !store::compaction_due(policy_, log_bytes_, live_bytes_)) {

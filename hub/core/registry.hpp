@@ -131,6 +131,12 @@ class Registry {
     std::vector<Device> export_devices() const;
 
     const SharedAccessPolicy* policy(std::string_view name) const;
+    // Replaces a policy's keys (durable on return); an empty secondary key keeps the current
+    // one. Lets a deployment fix its service keys instead of reading the generated ones.
+    // Errors: not_found (no such policy), invalid_argument (a key that is not base64 of 16 to
+    // 64 bytes), io_error.
+    Status set_policy_keys(std::string_view name, const std::string& primary_key,
+                           const std::string& secondary_key);
     const std::map<std::string, SharedAccessPolicy, std::less<>>& policies() const {
         return policies_;
     }

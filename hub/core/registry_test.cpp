@@ -108,6 +108,25 @@ TEST_F(RegistryTest, EverythingReturnedSurvivesACrash) {
     EXPECT_EQ(registry->policy("iothubowner")->primary_key, owner_key);  // not regenerated
 }
 
+TEST_F(RegistryTest, PolicyKeysCanBeSetAndSurviveACrash) {
+    const std::string key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    const std::string old_secondary = registry->policy("service")->secondary_key;
+    ASSERT_TRUE(registry->set_policy_keys("service", key, "").ok());
+    EXPECT_EQ(registry->policy("service")->primary_key, key);
+    EXPECT_EQ(registry->policy("service")->secondary_key, old_secondary);
+    EXPECT_EQ(registry->set_policy_keys("nobody", key, "").code(), Code::not_found);
+    EXPECT_EQ(registry->set_policy_keys("service", "not base64!", "").code(),
+              Code::invalid_argument);
+    EXPECT_EQ(registry->policy("service")->primary_key, key);  // a refusal changes nothing
+    registry.reset();
+    Random random(6);
+    node.sim_disk().crash(random);
+    registry = open();
+    ASSERT_NE(registry, nullptr);
+    EXPECT_EQ(registry->policy("service")->primary_key, key);
+    EXPECT_EQ(registry->policy("service")->rights, kServiceConnect);
+}
+
 TEST_F(RegistryTest, ListPagesInIdOrder) {
     for (int i = 0; i < 25; ++i) {
         ASSERT_TRUE(registry->create(named("dev" + std::to_string(100 + i))).ok());

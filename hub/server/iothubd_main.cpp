@@ -100,6 +100,11 @@ Flags (also accepted as --flag=value):
                             registry in DIR/hub keeps it across restarts. A key given for an
                             existing device replaces its primary key. Without any --device,
                             "device1" is made.
+  --policy-key NAME:KEY     Fix the primary key (base64 of 16 to 64 bytes) of a shared access
+                            policy (iothubowner, service, device, registryRead,
+                            registryReadWrite) instead of the one generated on first start;
+                            repeat for more. Connection strings then stay the same across
+                            data directories.
   --partitions N            Number of D2C partitions, 1 to 128. Default: 4
   --id-scope SCOPE          The Device Provisioning Service's id scope (letters and digits,
                             at most 64): devices put it in their register URL and token.
@@ -143,6 +148,7 @@ struct Options {
     std::string hub_name = "localhost";
     std::string id_scope = "0ne00000000";  // the Device Provisioning Service's
     std::vector<DeviceSpec> devices;
+    std::vector<PolicyKeySpec> policy_keys;
     uint32_t partitions = 4;
     int64_t exit_after_seconds = 0;
     int64_t c2d_ttl_seconds = 3600;     // defaultTtlAsIso8601: 1 min - 2 days
@@ -248,6 +254,14 @@ Status apply_flag(Options& options, const std::string& flag, const std::string& 
         options.devices.push_back(*spec);
         return Status::ok_status();
     }
+    if (flag == "--policy-key") {
+        const size_t colon = value.find(':');
+        if (colon == std::string::npos || colon == 0) {
+            return usage_error("--policy-key wants NAME:BASE64KEY, got '" + value + "'");
+        }
+        options.policy_keys.push_back({value.substr(0, colon), value.substr(colon + 1)});
+        return Status::ok_status();
+    }
     if (flag == "--log-format") {
         if (value != "text" && value != "json") {
             return usage_error("--log-format is text or json, got '" + value + "'");
@@ -294,7 +308,7 @@ const std::vector<std::string> kValuedFlags = {
     "--data-dir", "--host", "--amqp-port", "--https-port", "--hub-name", "--device",
     "--partitions", "--exit-after-seconds", "--c2d-ttl-seconds", "--c2d-max-deliveries",
     "--feedback-ttl-seconds", "--id-scope", "--d2c-retention-hours", "--d2c-retention-mb",
-    "--write-stall-seconds", "--log-format"};
+    "--write-stall-seconds", "--log-format", "--policy-key"};
 
 // A JSON object whose keys are flag names without "--" ({"amqp-port": 5671,
 // "device": ["sensor-1", "sensor-2:KEY"], "trace": true}); each entry is applied as the flag.
@@ -534,6 +548,7 @@ HubConfig hub_config(const Options& options) {
         config.d2c.retention_bytes = static_cast<uint64_t>(options.d2c_retention_mb) << 20;
     }
     config.devices = options.devices;
+    config.policy_keys = options.policy_keys;
     config.c2d.default_ttl = Duration::seconds(options.c2d_ttl_seconds);
     config.c2d.max_delivery_count = static_cast<uint32_t>(options.c2d_max_deliveries);
     config.c2d.feedback.ttl = Duration::seconds(options.feedback_ttl_seconds);
