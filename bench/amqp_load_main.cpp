@@ -4,19 +4,15 @@
 // --window messages of --body-bytes unacknowledged, until --messages per device are
 // acknowledged. Prints durable-ack throughput and ack latency percentiles (from queueing a
 // message to its `accepted`). Runs on RealEnv: one thread, TLS on real sockets.
-#include <algorithm>
-#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "conformance/amqp_device_client.hpp"
-#include "hub/server/real_env.hpp"
+#include "bench/load_tool.hpp"
 
 namespace {
 
@@ -45,26 +41,22 @@ int usage() {
 
 int main(int argc, char** argv) {
     Options o;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string a = argv[i], v = argv[i + 1];
-        if (a == "--address") o.address = v;
-        else if (a == "--host-name") o.host_name = v;
-        else if (a == "--ca") o.ca = v;
-        else if (a == "--key") o.key = v;
-        else if (a == "--connections") o.connections = std::atoi(v.c_str());
-        else if (a == "--window") o.window = std::atoi(v.c_str());
-        else if (a == "--messages") o.messages = std::atoi(v.c_str());
-        else if (a == "--body-bytes") o.body_bytes = std::atoi(v.c_str());
-        else if (a == "--hold-seconds") o.hold_seconds = std::atoi(v.c_str());
-        else return usage();
+    if (!bench::parse_flags(argc, argv, {{"--address", &o.address},
+                                         {"--host-name", &o.host_name},
+                                         {"--ca", &o.ca},
+                                         {"--key", &o.key},
+                                         {"--connections", &o.connections},
+                                         {"--window", &o.window},
+                                         {"--messages", &o.messages},
+                                         {"--body-bytes", &o.body_bytes},
+                                         {"--hold-seconds", &o.hold_seconds}})) {
+        return usage();
     }
     if (o.key.empty() || o.ca.empty() || o.connections < 1 || o.window < 1 || o.messages < 1) {
         return usage();
     }
-    hub::server::RealEnvConfig config;
-    config.data_dir = (std::filesystem::temp_directory_path() / ("amqp-load-" + std::to_string(::getpid()))).string();
-    config.tls.ca_pem_path = o.ca;
-    auto env = std::move(*hub::server::RealEnv::open(config));
+    bench::LoadEnv load("amqp-load", o.ca);
+    hub::server::RealEnv& env = load.env();
     std::vector<std::unique_ptr<conformance::AmqpDeviceClient>> clients;
     std::vector<int64_t> latencies_us;
     latencies_us.reserve(static_cast<size_t>(o.connections) * o.messages);
@@ -73,10 +65,6 @@ int main(int argc, char** argv) {
     const hub::Bytes body(static_cast<size_t>(o.body_bytes), 'x');
     std::vector<std::vector<int64_t>> queued_at(o.connections, std::vector<int64_t>(o.messages));
     std::vector<int> next(o.connections, 0);
-    const auto t0 = std::chrono::steady_clock::now();
-    auto now_us = [&] {
-        return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-    };
     for (int c = 0; c < o.connections; ++c) {
         conformance::DeviceClientConfig dc;
         dc.hub_address = o.address;
@@ -84,46 +72,41 @@ int main(int argc, char** argv) {
         dc.device_id = "load-" + std::to_string(c);
         dc.key = o.key;
         dc.in_flight_max = static_cast<uint32_t>(o.window);
-        auto client = std::make_unique<conformance::AmqpDeviceClient>(*env, dc);
+        auto client = std::make_unique<conformance::AmqpDeviceClient>(env, dc);
         conformance::AmqpDeviceClient* raw = client.get();
         auto send_next = [&, c, raw] {
             const int n = next[c]++;
-            queued_at[c][n] = now_us();
+            queued_at[c][n] = load.now_us();
             raw->send(std::to_string(n), body);
         };
         client->on_acknowledged = [&, c, send_next](const std::string& id) {
-            latencies_us.push_back(now_us() - queued_at[c][std::stoi(id)]);
-            if (++acked == total) env->stop();
+            latencies_us.push_back(load.now_us() - queued_at[c][std::stoi(id)]);
+            if (++acked == total) env.stop();
             if (next[c] < o.messages) send_next();
         };
         for (int w = 0; w < o.window && next[c] < o.messages; ++w) send_next();
         client->start();
         clients.push_back(std::move(client));
     }
-    const hub::Status s = env->run_for(hub::Duration::seconds(600));
-    const double seconds = static_cast<double>(now_us()) / 1e6;
+    const hub::Status s = env.run_for(hub::Duration::seconds(600));
+    const double seconds = static_cast<double>(load.now_us()) / 1e6;
     if (o.hold_seconds > 0) {  // idle connections, for memory measurements of the hub
         std::printf("amqp_load: holding %d idle connections for %d s\n", o.connections,
                     o.hold_seconds);
         std::fflush(stdout);
-        (void)env->run_for(hub::Duration::seconds(o.hold_seconds));
+        (void)env.run_for(hub::Duration::seconds(o.hold_seconds));
     }
     for (auto& c : clients) c->stop();
-    (void)env->run_for(hub::Duration::millis(200));
-    std::filesystem::remove_all(config.data_dir);
+    (void)env.run_for(hub::Duration::millis(200));
     if (!s.ok() || acked != total) {
         std::fprintf(stderr, "amqp_load: %" PRId64 " of %" PRId64 " acknowledged (%s)\n", acked,
                      total, s.to_string().c_str());
         return 1;
     }
-    std::sort(latencies_us.begin(), latencies_us.end());
-    const auto pct = [&](double p) {
-        return latencies_us[std::min(latencies_us.size() - 1,
-                                     static_cast<size_t>(p * static_cast<double>(latencies_us.size())))] / 1000.0;
-    };
     std::printf("connections=%d window=%d body=%dB messages=%" PRId64 " seconds=%.2f "
                 "rate=%.0f msg/s ack_latency_ms p50=%.2f p99=%.2f max=%.2f\n",
                 o.connections, o.window, o.body_bytes, total, seconds,
-                static_cast<double>(total) / seconds, pct(0.50), pct(0.99), pct(1.0));
+                static_cast<double>(total) / seconds, bench::percentile_ms(latencies_us, 0.50),
+                bench::percentile_ms(latencies_us, 0.99), bench::percentile_ms(latencies_us, 1.0));
     return 0;
 }

@@ -7,21 +7,17 @@
 //   delivery: service send -> the device holds the message (hub durable enqueue + lock + push)
 //   accept:   service send -> the hub's `accepted` on the service link (durable enqueue)
 // Runs on RealEnv: one thread, TLS on real sockets.
-#include <algorithm>
-#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "conformance/amqp_device_client.hpp"
 #include "conformance/amqp_service_client.hpp"
-#include "hub/server/real_env.hpp"
+#include "bench/load_tool.hpp"
 
 namespace {
 
@@ -49,52 +45,36 @@ int usage() {
     return 2;
 }
 
-double percentile_ms(std::vector<int64_t>& us, double p) {
-    std::sort(us.begin(), us.end());
-    const size_t i = std::min(us.size() - 1, static_cast<size_t>(p * static_cast<double>(us.size())));
-    return static_cast<double>(us[i]) / 1000.0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
     Options o;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string a = argv[i], v = argv[i + 1];
-        if (a == "--address") o.address = v;
-        else if (a == "--host-name") o.host_name = v;
-        else if (a == "--ca") o.ca = v;
-        else if (a == "--key") o.key = v;
-        else if (a == "--policy") o.policy = v;
-        else if (a == "--policy-key") o.policy_key = v;
-        else if (a == "--devices") o.devices = std::atoi(v.c_str());
-        else if (a == "--window") o.window = std::atoi(v.c_str());
-        else if (a == "--messages") o.messages = std::atoi(v.c_str());
-        else if (a == "--body-bytes") o.body_bytes = std::atoi(v.c_str());
-        else return usage();
+    if (!bench::parse_flags(argc, argv, {{"--address", &o.address},
+                                         {"--host-name", &o.host_name},
+                                         {"--ca", &o.ca},
+                                         {"--key", &o.key},
+                                         {"--policy", &o.policy},
+                                         {"--policy-key", &o.policy_key},
+                                         {"--devices", &o.devices},
+                                         {"--window", &o.window},
+                                         {"--messages", &o.messages},
+                                         {"--body-bytes", &o.body_bytes}})) {
+        return usage();
     }
     // The hub keeps at most 50 messages per device queue (reference §3).
     if (o.key.empty() || o.policy_key.empty() || o.ca.empty() || o.devices < 1 ||
         o.window < 1 || o.window > 50 || o.messages < 1) {
         return usage();
     }
-    hub::server::RealEnvConfig config;
-    config.data_dir = (std::filesystem::temp_directory_path() /
-                       ("c2d-latency-" + std::to_string(::getpid()))).string();
-    config.tls.ca_pem_path = o.ca;
-    auto env = std::move(*hub::server::RealEnv::open(config));
-    const auto t0 = std::chrono::steady_clock::now();
-    auto now_us = [&] {
-        return std::chrono::duration_cast<std::chrono::microseconds>(
-                   std::chrono::steady_clock::now() - t0).count();
-    };
+    bench::LoadEnv load("c2d-latency", o.ca);
+    hub::server::RealEnv& env = load.env();
 
     conformance::ServiceClientConfig sc;
     sc.hub_address = o.address;
     sc.host_name = o.host_name;
     sc.policy_name = o.policy;
     sc.policy_key = o.policy_key;
-    conformance::AmqpServiceClient service(*env, sc);
+    conformance::AmqpServiceClient service(env, sc);
     std::map<std::string, int64_t> sent_at;  // message id -> send time
     std::vector<int64_t> delivery_us, accept_us;
     std::vector<int> next(o.devices, 0);
@@ -103,17 +83,17 @@ int main(int argc, char** argv) {
     hub::Status failure;
     auto send_next = [&](int d) {
         const std::string id = std::to_string(d) + "-" + std::to_string(next[d]++);
-        sent_at[id] = now_us();
+        sent_at[id] = load.now_us();
         service.send({"load-" + std::to_string(d), id, body, "none"});
     };
     service.on_sent = [&](const std::string& id, const hub::Status& s) {
         if (!s.ok()) failure = s;
         auto it = sent_at.find(id);
-        if (it != sent_at.end()) accept_us.push_back(now_us() - it->second);
+        if (it != sent_at.end()) accept_us.push_back(load.now_us() - it->second);
     };
     service.on_failed = [&](const hub::Status& s) {
         failure = s;
-        env->stop();
+        env.stop();
     };
 
     std::vector<std::unique_ptr<conformance::AmqpDeviceClient>> devices;
@@ -123,14 +103,14 @@ int main(int argc, char** argv) {
         dc.host_name = o.host_name;
         dc.device_id = "load-" + std::to_string(d);
         dc.key = o.key;
-        auto device = std::make_unique<conformance::AmqpDeviceClient>(*env, dc);
+        auto device = std::make_unique<conformance::AmqpDeviceClient>(env, dc);
         device->on_c2d = [&, d](const conformance::ReceivedC2d& m) {
             auto it = sent_at.find(m.message_id);
             if (it != sent_at.end()) {  // a redelivery after a lost lock counts once
-                delivery_us.push_back(now_us() - it->second);
+                delivery_us.push_back(load.now_us() - it->second);
                 sent_at.erase(it);
                 if (next[d] < o.messages) send_next(d);
-                if (static_cast<int64_t>(delivery_us.size()) == total) env->stop();
+                if (static_cast<int64_t>(delivery_us.size()) == total) env.stop();
             }
             return conformance::C2dOutcome::complete;
         };
@@ -141,12 +121,11 @@ int main(int argc, char** argv) {
     for (int d = 0; d < o.devices; ++d) {
         for (int w = 0; w < o.window && next[d] < o.messages; ++w) send_next(d);
     }
-    const hub::Status run = env->run_for(hub::Duration::seconds(600));
-    const double seconds = static_cast<double>(now_us()) / 1e6;
+    const hub::Status run = env.run_for(hub::Duration::seconds(600));
+    const double seconds = static_cast<double>(load.now_us()) / 1e6;
     for (auto& d : devices) d->stop();
     service.stop();
-    (void)env->run_for(hub::Duration::millis(200));
-    std::filesystem::remove_all(config.data_dir);
+    (void)env.run_for(hub::Duration::millis(200));
     if (!run.ok() || !failure.ok() || static_cast<int64_t>(delivery_us.size()) != total) {
         std::fprintf(stderr, "c2d_latency: %zu of %" PRId64 " delivered (%s %s)\n",
                      delivery_us.size(), total, run.to_string().c_str(),
@@ -156,8 +135,8 @@ int main(int argc, char** argv) {
     std::printf("devices=%d window=%d body=%dB messages=%" PRId64 " seconds=%.2f rate=%.0f msg/s "
                 "delivery_ms p50=%.2f p99=%.2f max=%.2f accept_ms p50=%.2f p99=%.2f\n",
                 o.devices, o.window, o.body_bytes, total, seconds,
-                static_cast<double>(total) / seconds, percentile_ms(delivery_us, 0.50),
-                percentile_ms(delivery_us, 0.99), percentile_ms(delivery_us, 1.0),
-                percentile_ms(accept_us, 0.50), percentile_ms(accept_us, 0.99));
+                static_cast<double>(total) / seconds, bench::percentile_ms(delivery_us, 0.50),
+                bench::percentile_ms(delivery_us, 0.99), bench::percentile_ms(delivery_us, 1.0),
+                bench::percentile_ms(accept_us, 0.50), bench::percentile_ms(accept_us, 0.99));
     return 0;
 }
