@@ -24,4 +24,10 @@ function run(main, hardTimeoutMs) {
   main().then(() => { clearTimeout(timer); process.exit(0); }, (err) => fail('failed', err));
 }
 
-module.exports = { fail, check, run };
+// A key that differs from `key` for certain: its first character changed. (Replacing it with a
+// fixed character would give back the same key whenever the key starts with that character.)
+function wrongKey(key) {
+  return (key[0] === 'A' ? 'B' : 'A') + key.slice(1);
+}
+
+module.exports = { fail, check, run, wrongKey };

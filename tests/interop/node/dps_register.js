@@ -22,7 +22,7 @@ const { SymmetricKeySecurityClient } = require('azure-iot-security-symmetric-key
 const { Client, Message } = require('azure-iot-device');
 const { Amqp } = require('azure-iot-device-amqp');
 const { Registry } = require('azure-iothub');
-const { fail, check, run } = require('./common');
+const { fail, check, run, wrongKey } = require('./common');
 
 async function refusal(promise) {
   try { await promise; } catch (e) { return e; }
@@ -123,7 +123,7 @@ async function main() {
   check(overAmqp.assignedHub === host && overAmqp.deviceId === amqpId && overAmqp.status === 'assigned',
         `device registered over AMQPS: assignedHub ${overAmqp.assignedHub}, deviceId ${overAmqp.deviceId}`);
   await sendFromAssigned(overAmqp, amqpKey, ca, 'registered over AMQPS');
-  const amqpWrong = await refusal(register(amqpHost, idScope, amqpId, 'B' + amqpKey.slice(1),
+  const amqpWrong = await refusal(register(amqpHost, idScope, amqpId, wrongKey(amqpKey),
                                            new ProvisioningAmqp()));
   check(amqpWrong !== null, `a wrong key is refused over AMQPS: ${amqpWrong && amqpWrong.name}`);
   await service.deleteIndividualEnrollment(amqpId);
@@ -132,7 +132,7 @@ async function main() {
   const wrong = await refusal(register(host, idScope, 'interop-member-x' + suffix, groupKey));
   check(wrong && (wrong.name === 'UnauthorizedError' || statusOf(wrong) === 401),
         `the group key itself (not derived) is refused: ${wrong && wrong.name}`);
-  const wrongIndividual = await refusal(register(host, idScope, id, 'B' + key.slice(1)));
+  const wrongIndividual = await refusal(register(host, idScope, id, wrongKey(key)));
   check(wrongIndividual && (wrongIndividual.name === 'UnauthorizedError' || statusOf(wrongIndividual) === 401),
         `a wrong individual key is refused: ${wrongIndividual && wrongIndividual.name}`);
 
