@@ -13,17 +13,24 @@ SimNode::~SimNode() { stop_process(); }
 
 TimerId SimNode::schedule(Instant at, std::function<void()> fn) {
     const TimerId ticket = next_ticket_++;
-    timers_[ticket] = sim_.schedule(at, [this, ticket, fn = std::move(fn)] {
-        timers_.erase(ticket);
-        fn();
-    });
+    const TimerId event = sim_.schedule(at, SmallCallback{&SimNode::fire, this, ticket});
+    timers_.emplace(ticket, Timer{event, std::move(fn)});
     return ticket;
+}
+
+void SimNode::fire(void* self, uint64_t ticket) {
+    auto& timers = static_cast<SimNode*>(self)->timers_;
+    auto it = timers.find(ticket);
+    HUB_ASSERT(it != timers.end());  // cancel() cancels the event too
+    std::function<void()> fn = std::move(it->second.fn);
+    timers.erase(it);
+    fn();
 }
 
 void SimNode::cancel(TimerId ticket) {
     auto it = timers_.find(ticket);
     if (it != timers_.end()) {
-        sim_.cancel(it->second);
+        sim_.cancel(it->second.event);
         timers_.erase(it);
     }
 }
@@ -37,10 +44,12 @@ void SimNode::boot(Boot boot) {
 
 void SimNode::stop_process() {
     process_.reset();  // streams reset, timers cancelled by their owners
-    for (const auto& [ticket, id] : timers_) {
-        sim_.cancel(id);  // anything the process forgot
-    }
+    // Moved out first: destroying a callback may run code that cancels other timers.
+    std::map<TimerId, Timer> forgotten = std::move(timers_);
     timers_.clear();
+    for (const auto& [ticket, timer] : forgotten) {
+        sim_.cancel(timer.event);  // anything the process forgot
+    }
 }
 
 void SimNode::crash() {

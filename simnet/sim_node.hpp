@@ -68,8 +68,14 @@ class SimNode : public hub::Env {
     SimDisk disk_;
     uint64_t epoch_ = 0;  // bumped by every crash
     std::unique_ptr<hub::Network> network_;
-    // This node's pending timers: the ticket handed out -> the simulator's event id.
-    std::map<TimerId, TimerId> timers_;
+    struct Timer {
+        TimerId event = 0;  // the simulator's id
+        std::function<void()> fn;
+    };
+    static void fire(void* self, uint64_t ticket);
+    // This node's pending timers, by the ticket handed out. The callback lives here and the
+    // simulator holds a SmallCallback: no second wrapping std::function per timer.
+    std::map<TimerId, Timer> timers_;
     TimerId next_ticket_ = 1;
     Boot boot_;
     std::unique_ptr<Process> process_;

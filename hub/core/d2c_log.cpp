@@ -334,9 +334,9 @@ Status D2cLog::roll_if_full(uint32_t p, size_t record_bytes) {
 }
 
 void D2cLog::mark_dirty(Partition& part) {
-    const std::string& name = part.segments.back().file->file_name();
-    if (part.dirty_files.empty() || part.dirty_files.back() != name) {
-        part.dirty_files.push_back(name);
+    const store::RecordLog* file = part.segments.back().file.get();
+    if (part.dirty_files.empty() || part.dirty_files.back() != file) {
+        part.dirty_files.push_back(file);
     }
 }
 
@@ -347,23 +347,27 @@ void D2cLog::commit() {
     commit_scheduled_ = false;
     HUB_ASSERT(!commit_in_flight_ && in_flight_.empty());
     commit_in_flight_ = true;
-    in_flight_ = std::move(pending_);
-    pending_.clear();
+    in_flight_.swap(pending_);  // both keep their capacity: no allocation per commit
     in_flight_status_ = failed_ ? Status(Code::unavailable, "d2c log failed; restart the hub")
                                 : Status::ok_status();
-    std::vector<std::string> dirty;
-    for (Partition& part : partitions_) {
-        dirty.insert(dirty.end(), std::make_move_iterator(part.dirty_files.begin()),
-                     std::make_move_iterator(part.dirty_files.end()));
-        part.dirty_files.clear();
+    size_t dirty = 0;
+    for (const Partition& part : partitions_) {
+        dirty += part.dirty_files.size();
     }
-    if (!in_flight_status_.ok() || config_.planted_bug_skip_sync || dirty.empty()) {
+    if (!in_flight_status_.ok() || config_.planted_bug_skip_sync || dirty == 0) {
+        for (Partition& part : partitions_) {
+            part.dirty_files.clear();
+        }
         finish_commit();
         return;
     }
-    syncs_outstanding_ = dirty.size();
-    for (const std::string& name : dirty) {
-        sync_ids_.push_back(env_.disk().sync_async(name, [this](Status s) { on_synced(s); }));
+    syncs_outstanding_ = dirty;
+    for (Partition& part : partitions_) {
+        for (const store::RecordLog* file : part.dirty_files) {
+            sync_ids_.push_back(
+                env_.disk().sync_async(file->file_name(), [this](Status s) { on_synced(s); }));
+        }
+        part.dirty_files.clear();
     }
 }
 
@@ -385,11 +389,12 @@ void D2cLog::finish_commit() {
     if (!status.ok()) {
         failed_ = true;
     }
-    std::vector<Pending> batch = std::move(in_flight_);
-    in_flight_.clear();
+    std::vector<Pending> batch;
+    batch.swap(in_flight_);
     env_.trace("d2c.commit", "events=" + std::to_string(batch.size()) + " ok=" +
                                  (status.ok() ? "1" : "0"));
     std::vector<std::pair<AppendDone, Result<EventPosition>>> calls;
+    calls.swap(calls_);
     for (Pending& item : batch) {
         if (status.ok()) {
             const EventPosition pos{item.event.partition, item.event.sequence_number};
@@ -402,11 +407,16 @@ void D2cLog::finish_commit() {
             calls.emplace_back(std::move(item.done), status);
         }
     }
+    const bool delivered = !batch.empty();
+    batch.clear();
+    in_flight_.swap(batch);  // hand the capacity back; no commit can start during callbacks
     // State is final before any callback runs: a callback may append again.
     for (auto& [done, result] : calls) {
         done(result);
     }
-    if (status.ok() && !batch.empty()) {
+    calls.clear();
+    calls_.swap(calls);
+    if (status.ok() && delivered) {
         notify_listeners();
     }
     schedule_commit(env_.now());  // what arrived during the sync goes at once

@@ -149,7 +149,9 @@ class D2cLog {
         std::deque<StoredEvent> committed;
         uint64_t next_sequence_number = 0;
         uint64_t committed_end = 0;            // one past the newest committed event
-        std::vector<std::string> dirty_files;  // written since the last commit started
+        // Written since the last commit started. Never dangling: a segment holding an
+        // uncommitted event is not dropped.
+        std::vector<const store::RecordLog*> dirty_files;
     };
     struct Pending {
         StoredEvent event;
@@ -183,6 +185,7 @@ class D2cLog {
     Status in_flight_status_;
     size_t syncs_outstanding_ = 0;
     std::vector<uint64_t> sync_ids_;  // of the commit in flight, for cancel_sync()
+    std::vector<std::pair<AppendDone, Result<EventPosition>>> calls_;  // reused by finish_commit
     bool commit_in_flight_ = false;
     TimerId commit_timer_ = 0;
     bool commit_scheduled_ = false;

@@ -2,11 +2,20 @@
 
 namespace hub::store {
 
-void Writer::u32(uint32_t v) {
-    for (int i = 0; i < 4; ++i) {
-        out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+namespace {
+
+// Appends v's n low bytes, least significant first: one resize instead of n push_backs.
+void put_le(Bytes& out, uint64_t v, size_t n) {
+    const size_t at = out.size();
+    out.resize(at + n);
+    for (size_t i = 0; i < n; ++i) {
+        out[at + i] = static_cast<uint8_t>(v >> (8 * i));
     }
 }
+
+}  // namespace
+
+void Writer::u32(uint32_t v) { put_le(out_, v, 4); }
 
 void Writer::u32_at(size_t pos, uint32_t v) {
     HUB_ASSERT(pos + 4 <= out_.size());
@@ -15,16 +24,13 @@ void Writer::u32_at(size_t pos, uint32_t v) {
     }
 }
 
-void Writer::u64(uint64_t v) {
-    for (int i = 0; i < 8; ++i) {
-        out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
-    }
-}
+void Writer::u64(uint64_t v) { put_le(out_, v, 8); }
 
 void Writer::str(std::string_view s) {
     HUB_ASSERT(s.size() <= UINT32_MAX);
     u32(static_cast<uint32_t>(s.size()));
-    out_.insert(out_.end(), s.begin(), s.end());
+    const auto* data = reinterpret_cast<const uint8_t*>(s.data());
+    out_.insert(out_.end(), data, data + s.size());  // same element type: one memcpy
 }
 
 bool Reader::take(size_t n) {
