@@ -101,7 +101,9 @@ std::string Device::etag() const {
 }
 
 Registry::Registry(Env& env, store::CompactionPolicy policy)
-    : env_(env), policy_(policy), log_(std::make_unique<store::RecordLog>(env.disk(), kLogName)) {}
+    : env_(env),
+      policy_(policy),
+      log_(std::make_unique<store::RecordLog>(env.disk(), kLogName, env.random())) {}
 
 Result<std::unique_ptr<Registry>> Registry::open(Env& env, store::CompactionPolicy policy) {
     std::unique_ptr<Registry> registry(new Registry(env, policy));
@@ -236,7 +238,7 @@ void Registry::maybe_compact() {
 // Writes the live state as policy and put records (what replay reads) and swaps it in.
 Status Registry::compact() {
     const uint64_t old_bytes = log_bytes_;
-    store::CompactionWriter writer(env_.disk(), kLogName);
+    store::CompactionWriter writer(env_.disk(), kLogName, store::successor_salt(log_->salt()));
     Status s;
     for (auto it = policies_.begin(); s.ok() && it != policies_.end(); ++it) {
         s = writer.add(as_bytes(json_text(policy_record(it->second))));

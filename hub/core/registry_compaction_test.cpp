@@ -9,6 +9,7 @@
 
 #include "hub/core/registry.hpp"
 #include "hub/store/crash_point_disk.hpp"
+#include "hub/store/salt_probe.hpp"
 #include "simnet/sim_node.hpp"
 
 namespace hub {
@@ -71,6 +72,22 @@ TEST(RegistryCompaction, ChurnKeepsTheLogBoundedAndTheStateIntact) {
     }
     EXPECT_EQ(r->policy("iothubowner")->primary_key, owner_key);
     EXPECT_EQ(r->policies().size(), 5u);
+}
+
+// Device ids reach the registry from peers (a DPS registration names its device), so the
+// log's salt must be unpredictable: drawn from the seed for the first file and for every
+// compacted one, never derived from the file name.
+TEST(RegistryCompaction, EveryLogFileGetsAFreshRandomSalt) {
+    Node n;
+    auto r = std::move(*Registry::open(n.node, store::CompactionPolicy{4, 16 * 1024}));
+    simnet::SimDisk scratch;
+    const uint64_t first = store::stored_salt(n.node.sim_disk(), kLog);
+    EXPECT_NE(first, store::name_derived_salt(scratch, kLog));
+    churn(*r, 400, 20, [] {});
+    ASSERT_GE(r->compactions(), 1u);
+    const uint64_t compacted = store::stored_salt(n.node.sim_disk(), kLog);
+    EXPECT_NE(compacted, first);
+    EXPECT_NE(compacted, store::name_derived_salt(scratch, kLog));
 }
 
 TEST(RegistryCompaction, WithoutCompactionTheSameChurnGrowsWithoutBound) {

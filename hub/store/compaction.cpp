@@ -22,12 +22,6 @@ Status remove_stray_compaction(Disk& disk, const std::string& file_name) {
     return Status::ok_status();
 }
 
-CompactionWriter::CompactionWriter(Disk& disk, std::string file_name)
-    : disk_(disk),
-      file_name_(std::move(file_name)),
-      compact_name_(compaction_file_name(file_name_)),
-      log_(disk_, compact_name_) {}
-
 CompactionWriter::CompactionWriter(Disk& disk, std::string file_name, uint64_t new_file_salt)
     : disk_(disk),
       file_name_(std::move(file_name)),

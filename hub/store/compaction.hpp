@@ -25,7 +25,7 @@
 // Ownership: the Disk must outlive the writer and the RecordLog it returns. Not thread-safe.
 //
 // Example:
-//   CompactionWriter w(disk, "registry.log");
+//   CompactionWriter w(disk, "registry.log", env.random().next_u64());
 //   for (const Bytes& r : live_records) { if (!w.add(r).ok()) ... }
 //   Result<std::unique_ptr<RecordLog>> log = w.finish();
 //   if (!log.ok() && w.replaced()) { /* the file was swapped but is unreadable: fail-stop */ }
@@ -65,9 +65,8 @@ Status remove_stray_compaction(Disk& disk, const std::string& file_name);
 
 class CompactionWriter {
   public:
-    CompactionWriter(Disk& disk, std::string file_name);
-    // The compacted file gets this salt (see record_log.hpp: callers whose records hold
-    // peer-chosen bytes draw it from Env::random()).
+    // The compacted file gets this salt: a fresh draw from Env::random() (see record_log.hpp;
+    // a predictable salt would let peer-chosen bytes pass for records).
     CompactionWriter(Disk& disk, std::string file_name, uint64_t new_file_salt);
     CompactionWriter(const CompactionWriter&) = delete;
     CompactionWriter& operator=(const CompactionWriter&) = delete;

@@ -50,7 +50,7 @@ class KvStore {
     // Compacts when due; returns whether it did.
     Result<bool> maybe_compact() {
         if (!compaction_due(policy_, log_bytes_, live_bytes())) return false;
-        CompactionWriter w(disk_, kName);
+        CompactionWriter w(disk_, kName, /*new_file_salt=*/0x5eed);
         for (const auto& [key, value] : kv_) {
             Status s = w.add(bytes("s" + key + "=" + value));
             if (!s.ok()) return s;
@@ -138,7 +138,7 @@ TEST(CompactionWriter, AFailedWriteLeavesTheOldLogAlone) {
     ASSERT_TRUE(kv.set("a", "2").ok());
     ASSERT_TRUE(kv.set("a", "3").ok());
     disk.set_fail_syncs(true);
-    CompactionWriter w(disk, KvStore::kName);
+    CompactionWriter w(disk, KvStore::kName, /*new_file_salt=*/0x5eed);
     ASSERT_TRUE(w.add(bytes("sa=3")).ok());
     EXPECT_EQ(w.finish().status().code(), Code::io_error);
     EXPECT_FALSE(w.replaced());

@@ -199,11 +199,14 @@ Result<std::vector<Bytes>> RecordLog::recover() {
     recovered_ = true;
     Result<Bytes> file = disk_.read(file_name_);
     if (!file.ok()) {
-        return file.status().code() == Code::not_found ? Result<std::vector<Bytes>>(
-                                                             std::vector<Bytes>{})
-                                                       : Result<std::vector<Bytes>>(file.status());
+        if (file.status().code() != Code::not_found) {
+            return file.status();
+        }
+        start_new_file();
+        return std::vector<Bytes>{};
     }
     if (file->empty()) {
+        start_new_file();
         return std::vector<Bytes>{};
     }
     Parsed parsed = parse_file(*file);
@@ -235,6 +238,8 @@ Result<std::vector<Bytes>> RecordLog::recover() {
     if (parsed.salt) {
         salt_ = *parsed.salt;
         header_written_ = true;
+    } else {
+        start_new_file();  // the header never became durable: the file starts over
     }
     size_bytes_ = parsed.end;
     return std::move(parsed.records);
@@ -249,6 +254,7 @@ Status RecordLog::learn_file() {
         return file.status();
     }
     if (!file.ok() || file->empty()) {
+        start_new_file();
         return Status::ok_status();
     }
     const std::optional<uint64_t> salt = parse_header(*file);
@@ -261,6 +267,14 @@ Status RecordLog::learn_file() {
     size_bytes_ = file->size();
     return Status::ok_status();
 }
+
+void RecordLog::start_new_file() {
+    if (salt_source_ != nullptr) {
+        salt_ = salt_source_->next_u64();
+    }
+}
+
+uint64_t successor_salt(uint64_t salt) { return mix64(salt ^ 0x436f6d7061637465ULL); }
 
 Status RecordLog::write_header_if_new() {
     if (!recovered_) {

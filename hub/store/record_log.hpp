@@ -19,8 +19,11 @@
 // unsalted format is refused with Code::failed_precondition.
 //
 // Salt: the constructor's `new_file_salt` (callers draw it from Env::random(), which is seeded
-// in the simulator, so runs stay reproducible). The two-argument constructor derives it from
-// the file name: predictable, so only for files whose payloads no peer chooses.
+// in the simulator, so runs stay reproducible), or a draw from `salt_source` taken only when
+// the log starts a new file (so reopening a file leaves the caller's random stream as it was).
+// A compacted file takes successor_salt() of the file it replaces: as secret, and no draw. The
+// two-argument constructor derives the salt from the file name: predictable, so only for
+// reading, and for files whose payloads no peer chooses.
 //
 // Not thread-safe; the Disk must outlive the log.
 //
@@ -51,6 +54,10 @@ class RecordLog {
     RecordLog(Disk& disk, std::string file_name);
     RecordLog(Disk& disk, std::string file_name, uint64_t new_file_salt)
         : disk_(disk), file_name_(std::move(file_name)), salt_(new_file_salt) {}
+    // A new file's salt is drawn from `salt_source` when recover() (or a first append) finds
+    // no file. `salt_source` must outlive the log.
+    RecordLog(Disk& disk, std::string file_name, Random& salt_source)
+        : disk_(disk), file_name_(std::move(file_name)), salt_(0), salt_source_(&salt_source) {}
 
     // Reads every whole record; truncates a torn tail. Call once, before append() (an append
     // without it reads the file's header first).
@@ -75,14 +82,20 @@ class RecordLog {
   private:
     Status write_header_if_new();
     Status learn_file();
+    void start_new_file();
 
     Disk& disk_;
     std::string file_name_;
     uint64_t salt_;
+    Random* salt_source_ = nullptr;
     bool header_written_ = false;
     bool recovered_ = false;
     uint64_t size_bytes_ = 0;
 };
+
+// The salt for the compacted file that replaces a file salted `salt`: unpredictable to whoever
+// does not know `salt`, and consuming no random draw.
+uint64_t successor_salt(uint64_t salt);
 
 // Encodes one framed record with the given file salt (for tests and fuzzers).
 Bytes frame_record(ByteView payload, uint64_t salt);

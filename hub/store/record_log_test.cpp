@@ -23,6 +23,23 @@ Bytes written(simnet::SimDisk& disk, const std::vector<Bytes>& payloads) {
     return *disk.read("a.log");
 }
 
+// A salt source is drawn from only when a new file starts: reopening leaves the stream alone.
+TEST(RecordLog, ASaltSourceIsDrawnOnlyForANewFile) {
+    simnet::SimDisk disk;
+    Random source(5);
+    Random expected(5);
+    RecordLog log(disk, "a.log", source);
+    ASSERT_TRUE(log.recover().ok());
+    EXPECT_EQ(log.salt(), expected.next_u64());
+    ASSERT_TRUE(log.append(bytes("one")).ok());
+    ASSERT_TRUE(log.sync().ok());
+    RecordLog again(disk, "a.log", source);
+    ASSERT_EQ(again.recover()->size(), 1u);
+    EXPECT_EQ(again.salt(), log.salt());
+    EXPECT_EQ(source.next_u64(), expected.next_u64());  // nothing drawn by the reopen
+    EXPECT_NE(successor_salt(log.salt()), log.salt());
+}
+
 TEST(RecordLog, RecoversWhatWasSynced) {
     simnet::SimDisk disk;
     RecordLog log(disk, "a.log", kSalt);

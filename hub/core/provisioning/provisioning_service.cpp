@@ -52,7 +52,7 @@ ProvisioningService::ProvisioningService(Env& env, HubDirectory& hubs, Provision
     : env_(env),
       directory_(hubs),
       config_(std::move(config)),
-      log_(std::make_unique<store::RecordLog>(env.disk(), kLogName)) {}
+      log_(std::make_unique<store::RecordLog>(env.disk(), kLogName, env.random())) {}
 
 ProvisioningService::~ProvisioningService() {
     for (const auto& [id, pending] : pending_) {
@@ -176,7 +176,7 @@ void ProvisioningService::maybe_compact() {
 
 Status ProvisioningService::compact(const std::vector<std::string>& records) {
     const uint64_t old_bytes = log_bytes_;
-    store::CompactionWriter writer(env_.disk(), kLogName);
+    store::CompactionWriter writer(env_.disk(), kLogName, store::successor_salt(log_->salt()));
     Status s;
     for (size_t i = 0; s.ok() && i < records.size(); ++i) {
         HUB_ASSERT(records[i].size() <= store::kRecordPayloadBytesMax);

@@ -8,6 +8,7 @@
 
 #include "hub/core/provisioning/provisioning_service.hpp"
 #include "hub/store/crash_point_disk.hpp"
+#include "hub/store/salt_probe.hpp"
 #include "simnet/sim_node.hpp"
 
 namespace hub::provisioning {
@@ -195,6 +196,24 @@ TEST(ProvisioningCompaction, ChurnKeepsTheLogBoundedAndReopenSeesTheSameState) {
     for (const Step& step : update_churn(2000)) (void)step(plain);
     EXPECT_EQ(snapshot(*plain.dps, plain.operation_ids), before);  // same run, same state
     EXPECT_GT(plain.dps->log_bytes(), 10 * w.dps->log_bytes());
+}
+
+// Registration ids and payloads come from devices, so the log's salt must be unpredictable:
+// drawn from the seed for the first file and every compacted one, never from the file name.
+TEST(ProvisioningCompaction, EveryLogFileGetsAFreshRandomSalt) {
+    World w(store::CompactionPolicy{4, 16 * 1024});
+    ASSERT_TRUE(w.open(w.env).ok());
+    simnet::SimDisk scratch;
+    IndividualEnrollment e;
+    e.registration_id = "first";
+    ASSERT_TRUE(w.dps->create_enrollment(e).ok());
+    const uint64_t first = store::stored_salt(w.disk, kLog);
+    EXPECT_NE(first, store::name_derived_salt(scratch, kLog));
+    for (const Step& step : update_churn(400)) (void)step(w);
+    ASSERT_GE(w.dps->compactions(), 1u);
+    const uint64_t compacted = store::stored_salt(w.disk, kLog);
+    EXPECT_NE(compacted, first);
+    EXPECT_NE(compacted, store::name_derived_salt(scratch, kLog));
 }
 
 TEST(ProvisioningCompaction, APendingAssignmentSurvivesACompactionAtOpen) {
