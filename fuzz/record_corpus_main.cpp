@@ -6,12 +6,16 @@
 // Usage: record_corpus OUTPUT_DIR
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "conformance/amqp_device_client.hpp"
 #include "hub/amqp/amqp_test_peer.hpp"
 #include "hub/auth/sas.hpp"
 #include "fuzz/hub_world.hpp"
+#include "hub/core/provisioning/enrollment.hpp"
 
 namespace {
 
@@ -55,10 +59,11 @@ std::vector<hub::Bytes> record_session(uint32_t messages, const std::string& key
     return writes;
 }
 
-// A SASL login, then `messages` D2C messages on dev1's link (after a put-token if `cbs`), then
-// a close unless `stay` (the session then ends while the connection is open).
-std::vector<hub::Bytes> record_sasl_session(const hub::amqp::PeerSasl& sasl, bool cbs,
-                                            uint32_t messages, bool stay = false) {
+// Records what an AmqpTestPeer writes: it connects, logs in with `sasl`, then `script` drives
+// it (the world, the peer, and the peer's node).
+std::vector<hub::Bytes> record_peer_session(
+    const hub::amqp::PeerSasl& sasl,
+    const std::function<void(fuzz::HubWorld&, hub::amqp::AmqpTestPeer&)>& script) {
     fuzz::HubWorld world;
     HUB_ASSERT(world.server->listen(fuzz::kHubAddress).ok());
     std::vector<hub::Bytes> writes;
@@ -74,23 +79,67 @@ std::vector<hub::Bytes> record_sasl_session(const hub::amqp::PeerSasl& sasl, boo
     });
     world.run_for(hub::Duration::millis(500));
     HUB_ASSERT(peer != nullptr);
-    const std::string address = std::string("/devices/") + fuzz::kDeviceId + "/messages/events";
-    if (peer->opened) {
-        if (cbs) {
-            const std::string sr = hub::auth::url_encode_strict(
-                std::string(fuzz::kHubHostName) + "/devices/" + fuzz::kDeviceId);
-            peer->put_token(sr, hub::auth::make_sas_token(sr, fuzz::kDeviceKey,
-                                                          device.utc_now_ms() / 1000 + 3600));
-            world.run_for(hub::Duration::millis(300));
-        }
-        peer->open_sender(address);
-        for (uint32_t i = 0; i < messages; ++i) peer->send(address, "m" + std::to_string(i), "x");
-        world.run_for(hub::Duration::seconds(1));
-        if (!stay) peer->close();
-    }
+    if (peer->opened) script(world, *peer);
     world.run_for(hub::Duration::seconds(1));
     peer.reset();
     return writes;
+}
+
+// A SASL login, then `messages` D2C messages on dev1's link (after a put-token if `cbs`), then
+// a close unless `stay` (the session then ends while the connection is open).
+std::vector<hub::Bytes> record_sasl_session(const hub::amqp::PeerSasl& sasl, bool cbs,
+                                            uint32_t messages, bool stay = false) {
+    return record_peer_session(sasl, [&](fuzz::HubWorld& world, hub::amqp::AmqpTestPeer& peer) {
+        const std::string address = std::string("/devices/") + fuzz::kDeviceId + "/messages/events";
+        if (cbs) {
+            const std::string sr = hub::auth::url_encode_strict(
+                std::string(fuzz::kHubHostName) + "/devices/" + fuzz::kDeviceId);
+            peer.put_token(sr, hub::auth::make_sas_token(
+                                   sr, fuzz::kDeviceKey, world.node.utc_now_ms() / 1000 + 3600));
+            world.run_for(hub::Duration::millis(300));
+        }
+        peer.open_sender(address);
+        for (uint32_t i = 0; i < messages; ++i) peer.send(address, "m" + std::to_string(i), "x");
+        world.run_for(hub::Duration::seconds(1));
+        if (!stay) peer.close();
+    });
+}
+
+// The Device Provisioning Service over AMQP, as the Node transport does it: a PLAIN login as
+// the registration, a receiver and a sender on "{idScope}/registrations/{id}", a register
+// request, then a poll for the operation it started.
+std::vector<hub::Bytes> record_dps_session(const std::string& registration_id,
+                                           const std::string& key, int64_t utc_s) {
+    const std::string address = std::string(fuzz::kIdScope) + "/registrations/" + registration_id;
+    const std::string token =
+        hub::auth::make_sas_token(address, key, utc_s + 3600, "registration");
+    const hub::amqp::PeerSasl sasl{"PLAIN", std::string(1, '\0') + address +
+                                                std::string(1, '\0') + token};
+    return record_peer_session(sasl, [&](fuzz::HubWorld& world, hub::amqp::AmqpTestPeer& peer) {
+        peer.open_receiver(address);
+        peer.open_sender(address);
+        world.run_for(hub::Duration::millis(200));
+        proton::message reg;
+        reg.correlation_id("c-1");
+        reg.properties().put("iotdps-operation-type", "iotdps-register");
+        reg.properties().put("iotdps-forceRegistration", false);
+        const std::string body =
+            R"({"registrationId":")" + registration_id + R"(","payload":{"k":[1,"v"]}})";
+        reg.body(proton::binary(body.begin(), body.end()));
+        peer.send(address, reg);
+        world.run_for(hub::Duration::millis(300));
+        HUB_ASSERT(peer.received.size() == 1);
+        const proton::binary answer = proton::get<proton::binary>(peer.received[0].body());
+        const nlohmann::json assigning = nlohmann::json::parse(std::string(answer.begin(), answer.end()));
+        proton::message poll;
+        poll.correlation_id("c-2");
+        poll.properties().put("iotdps-operation-type", "iotdps-get-operationstatus");
+        poll.properties().put("iotdps-operation-id", assigning["operationId"].get<std::string>());
+        peer.send(address, poll);
+        world.run_for(hub::Duration::millis(300));
+        HUB_ASSERT(peer.received.size() == 2);
+        peer.close();
+    });
 }
 
 std::string plain_login(const std::string& user, const std::string& key, int64_t utc_s,
@@ -136,6 +185,12 @@ int main(int argc, char** argv) {
                              false, 1),
          true},
         {"sasl-mssbcbs-then-cbs", record_sasl_session({"MSSBCBS", ""}, true, 1), true},
+        {"dps-register-and-poll", record_dps_session(fuzz::kEnrollmentId, fuzz::kDeviceKey, utc_s),
+         true},
+        {"dps-group-register-and-poll",
+         record_dps_session("grp1", *hub::provisioning::derive_device_key(fuzz::kDeviceKey, "grp1"),
+                            utc_s),
+         true},
         // A 5 s token (outlasting the recording) and no renewal: the trailing pauses (6 s) let
         // it lapse mid-connection when replayed.
         {"sasl-plain-token-expires",

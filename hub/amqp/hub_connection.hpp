@@ -83,6 +83,7 @@ struct DpsLogin {
     std::string id_scope;
     std::string registration_id;
     std::string token;
+    int64_t expiry_s = 0;  // the token's se; 0 when unreadable or once it lapsed
 };
 
 class HubConnection : public proton::messaging_handler {
@@ -159,6 +160,7 @@ class HubConnection : public proton::messaging_handler {
     void on_tokens_expired();
     void close_device_links(const std::string& device_id, const proton::error_condition& why);
     void close_service_links(const proton::error_condition& why);
+    void close_dps_links(const proton::error_condition& why);
     void handle_put_token(proton::delivery& d, const proton::message& m);
     void handle_d2c(proton::delivery& d, proton::message& m, const std::string& device_id);
     bool open_d2c_receiver(proton::receiver& r, const std::string& address);

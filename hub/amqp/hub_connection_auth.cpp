@@ -72,7 +72,10 @@ SaslVerdict HubConnection::plain_login(std::string_view response) {
         } else {
             trace("sasl.dps", plain->authcid + " (token unverified: no DPS here)");
         }
-        dps_login_ = DpsLogin{user->id_scope, user->name, plain->password};
+        Result<auth::SasToken> token = auth::parse_sas_token(plain->password);
+        dps_login_ = DpsLogin{user->id_scope, user->name, plain->password,
+                              token.ok() ? token->se : 0};
+        arm_expiry_timer();
         return SaslVerdict{true, plain->authcid};
     }
     const bool device = user->kind == PlainUser::Kind::device;
@@ -116,9 +119,11 @@ bool HubConnection::service_authorized() const {
 
 void HubConnection::arm_expiry_timer() {
     int64_t earliest_s = service_expiry_s_;
-    for (const auto& [device_id, expiry_s] : token_expiry_s_) {
+    const auto consider = [&](int64_t expiry_s) {
         earliest_s = earliest_s == 0 ? expiry_s : std::min(earliest_s, expiry_s);
-    }
+    };
+    for (const auto& [device_id, expiry_s] : token_expiry_s_) consider(expiry_s);
+    if (dps_login_ && dps_login_->expiry_s != 0) consider(dps_login_->expiry_s);
     if (earliest_s == expiry_timer_at_s_) return;
     env_.cancel(expiry_timer_);
     expiry_timer_ = 0;
@@ -142,16 +147,27 @@ void HubConnection::on_tokens_expired() {
         if (now_s >= expiry_s) expired.push_back(device_id);
     }
     const bool service_expired = service_expiry_s_ != 0 && now_s >= service_expiry_s_;
+    const bool dps_expired =
+        dps_login_ && dps_login_->expiry_s != 0 && now_s >= dps_login_->expiry_s;
     for (const std::string& device_id : expired) token_expiry_s_.erase(device_id);
     if (service_expired) service_expiry_s_ = 0;
-    if (!expired.empty() || service_expired) {
+    if (dps_expired) {
+        dps_login_->expiry_s = 0;  // new DPS links are refused: their check sees the lapse
+        trace("amqp.token-expired", "dps " + dps_login_->registration_id);
+    }
+    if (!expired.empty() || service_expired || dps_expired) {
+        const bool only_dps = expired.empty() && !service_expired;
         const proton::error_condition why(
-            "amqp:unauthorized-access", "the SAS token expired and was not renewed on $cbs");
-        if (token_expiry_s_.empty() && service_expiry_s_ == 0) {
+            "amqp:unauthorized-access",
+            only_dps ? "the registration's SAS token expired"
+                     : "the SAS token expired and was not renewed on $cbs");
+        const bool dps_live = dps_login_ && dps_login_->expiry_s != 0;
+        if (token_expiry_s_.empty() && service_expiry_s_ == 0 && !dps_live) {
             pump_->connection().close(why);  // nothing else is proven here: the connection goes
         } else {
             for (const std::string& device_id : expired) close_device_links(device_id, why);
             if (service_expired) close_service_links(why);
+            if (dps_expired) close_dps_links(why);
         }
         for (const std::string& device_id : expired) {
             trace("amqp.token-expired", device_id);
@@ -183,6 +199,15 @@ void HubConnection::close_service_links(const proton::error_condition& why) {
     feedback_links_.clear();
     for (proton::receiver r : all_receivers()) {
         if (r.active() && r.target().address() == "/messages/devicebound") r.close(why);
+    }
+}
+
+void HubConnection::close_dps_links(const proton::error_condition& why) {
+    for (proton::sender s : all_senders()) {
+        if (s.active() && !dps_registration_of(s.source().address()).empty()) s.close(why);
+    }
+    for (proton::receiver r : all_receivers()) {
+        if (r.active() && !dps_registration_of(r.target().address()).empty()) r.close(why);
     }
 }
 

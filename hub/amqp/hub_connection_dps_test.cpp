@@ -137,6 +137,33 @@ TEST_F(DpsLinkTest, WithTheDpsServedABadRegistrationTokenFailsTheLoginItself) {
     EXPECT_TRUE(good->opened);
 }
 
+// The registration token of the login is watched like a CBS token: when it lapses, the
+// connection (which proves nothing else) is closed with amqp:unauthorized-access.
+TEST_F(DpsLinkTest, ALapsedLoginTokenClosesTheConnection) {
+    serve_dps_from_the_start();
+    std::unique_ptr<AmqpTestPeer> peer;
+    const std::string token =
+        auth::make_sas_token(address("sensor-7"), enrollment_key, now_s() + 30, "registration");
+    client_node.network().connect("hub:5672", [&](Result<std::unique_ptr<Stream>> st) {
+        peer = std::make_unique<AmqpTestPeer>(client_node, std::move(*st));
+        peer->start(PeerSasl{"PLAIN", plain(address("sensor-7"), token)});
+    });
+    run(500);
+    ASSERT_TRUE(peer->opened);
+    peer->open_receiver(address("sensor-7"));
+    peer->open_sender(address("sensor-7"));
+    run(200);
+    proton::message reg = request("c-1", "iotdps-register");
+    const std::string body = R"({"registrationId":"sensor-7"})";
+    reg.body(proton::binary(body.begin(), body.end()));
+    peer->send(address("sensor-7"), reg);
+    run(200);
+    ASSERT_EQ(peer->received.size(), 1u);  // served while the token holds
+    run(31 * 1000);
+    EXPECT_EQ(peer->connection_error, kUnauthorizedAccess);
+    EXPECT_TRUE(peer->finished);
+}
+
 TEST_F(DpsLinkTest, AnOperationOfAnotherRegistrationOrAnUnknownTypeIsRejected) {
     std::unique_ptr<AmqpTestPeer> peer = login("sensor-7", enrollment_key);
     proton::message poll = request("c-1", "iotdps-get-operationstatus");
