@@ -115,7 +115,9 @@ Flags (also accepted as --flag=value):
   --d2c-retention-hours N   D2C events older than this are dropped (whole segment files at a
                             time), 1 to 168 (7 days, IoT Hub's maximum). Default: 24
   --d2c-retention-mb N      Also drop the oldest D2C segments once a partition's files pass
-                            N MiB, 0 = no size limit. Default: 0
+                            N MiB, 0 = no size limit. Retained events are also held in memory
+                            (about 1.5x their size on disk), so the limit bounds the hub's RAM
+                            under sustained load. Default: 256
   --write-stall-seconds N   Disconnect a client that takes none of the bytes the hub has
                             queued for it for N seconds (slow-client protection), 1 to 3600.
                             Default: 60
@@ -155,7 +157,9 @@ struct Options {
     int64_t c2d_max_deliveries = 10;    // maxDeliveryCount: 1 - 100
     int64_t feedback_ttl_seconds = 3600;
     int64_t d2c_retention_hours = 24;
-    int64_t d2c_retention_mb = 0;  // 0: no size limit
+    // 0: no size limit. Readers are served from RAM, so a day of traffic at load-test rates
+    // would not fit: the default keeps a local hub alive under any sustained load.
+    int64_t d2c_retention_mb = 256;
     int64_t write_stall_seconds = 60;
     bool trace = false;
     bool log_json = false;
@@ -483,6 +487,10 @@ Status announce(const Options& options, RealEnv& env, Hub& hub, const std::strin
     say("eventhub connection string: " + strings.eventhub);
     say("monitor connection string: " + strings.monitor);
     say("CA certificate: " + ca_path);
+    say("D2C retention: " + std::to_string(options.d2c_retention_hours) + " h" +
+        (options.d2c_retention_mb > 0
+             ? " or " + std::to_string(options.d2c_retention_mb) + " MiB per partition"
+             : std::string(" (no size limit: retained events are held in memory)")));
     say("provisioning connection string: " + strings.provisioning);
     say("provisioning id scope: " + strings.id_scope);
     say("provisioning global endpoint: " + options.hub_name + " (the HTTPS port; devices "
