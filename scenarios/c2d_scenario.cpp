@@ -52,17 +52,15 @@ struct Copy {
 };
 
 constexpr std::array<const char*, 5> kAcks = {"", "none", "positive", "negative", "full"};
-// Short TTLs: shorter than most offline periods and partitions, longer than a
-// healthy delivery.
+// Short TTLs: shorter than most offline periods and partitions, longer than a healthy delivery.
 constexpr int64_t kShortTtlMsMin = 300;
 constexpr int64_t kShortTtlMsMax = 4000;
 constexpr int64_t kLongTtlMs = 3'600'000;
 // A device's offline period (client stopped), when it has one.
 constexpr int64_t kOfflineMsMin = 1000;
 constexpr int64_t kOfflineMsMax = 6000;
-// After the queues drain: time for the last settlements' group commits to reach
-// the disk before the checker's crash (nothing acknowledges them, so nothing
-// else waits for them).
+// After the queues drain: time for the last settlements' group commits to reach the disk before the
+// checker's crash (nothing acknowledges them, so nothing else waits for them).
 constexpr Duration kSettleTime = Duration::seconds(5);
 
 struct ServiceProcess : simnet::Process {
@@ -117,6 +115,7 @@ class World : public SimWorld {
     void on_feedback(const std::string& json);
     void on_trace(const simnet::TraceEvent& e);
     bool drained();
+    std::string undrained();
     void violation(const std::string& what);
     bool read_log(std::map<uint64_t, Copy>* copies, std::string* verdict);
     bool check_copy(uint64_t seq, const Copy& copy, std::string* verdict);
@@ -145,8 +144,8 @@ World::World(const ScenarioConfig& config) : SimWorld(config) {
     hub::Random keys = sim_.random_for("service-key");
     service_key_ = hub::generate_device_key(keys);
     hub_config_.policy_keys.push_back({"service", service_key_});
-    // The checker reads the whole outcome history from the log: never compact it
-    // here (c2d_store_compaction_test covers compaction, crashes included).
+    // The checker reads the whole outcome history from the log: never compact it here
+    // (c2d_store_compaction_test covers compaction, crashes included).
     hub_config_.c2d.store.compaction.floor_bytes = std::numeric_limits<uint64_t>::max();
     sim_.add_trace_sink([this](const simnet::TraceEvent& e) { on_trace(e); });
     boot_hub();
@@ -315,8 +314,7 @@ void World::on_feedback(const std::string& json) {
     }
 }
 
-// "amqp#N dev-3 c2d-3/7" from the hub's AMQP adapter as it hands a locked
-// message out.
+// "amqp#N dev-3 c2d-3/7" from the hub's AMQP adapter as it hands a locked message out.
 void World::on_trace(const simnet::TraceEvent& e) {
     if (e.node != "hub" || e.kind != "c2d.deliver") {
         return;
@@ -324,6 +322,29 @@ void World::on_trace(const simnet::TraceEvent& e) {
     const size_t space = e.detail.rfind(' ');
     const std::string id = space == std::string::npos ? e.detail : e.detail.substr(space + 1);
     deliveries_.emplace_back(id, sim_.utc_epoch_ms() + e.time_ns / 1'000'000);
+}
+
+// What keeps drained() false, for the liveness verdict.
+std::string World::undrained() {
+    std::string text = "sends unsettled=" + std::to_string(service()->pending());
+    HubProcess* process = hub_process();
+    if (process == nullptr || process->hub == nullptr) {
+        return text + " (hub down)";
+    }
+    hub::C2dQueues& c2d = process->hub->c2d();
+    text += " messages pending=" + std::to_string(c2d.total_pending()) +
+            " receipts unbatched=" + std::to_string(c2d.feedback().pending_receipts()) +
+            " feedback messages=" + std::to_string(c2d.feedback().size());
+    int listed = 0;
+    for (const hub::DeviceSpec& device : hub_config_.devices) {
+        for (const hub::QueuedMessage& m : c2d.messages(device.id)) {
+            if (listed++ < 5) {
+                text += (listed == 1 ? " (first:" : ",") + std::string(" ") + m.message.message_id +
+                        " seq " + std::to_string(m.sequence_number);
+            }
+        }
+    }
+    return text + (listed > 0 ? ")" : "");
 }
 
 bool World::drained() {
@@ -339,8 +360,7 @@ bool World::drained() {
            c2d.feedback().size() == 0;
 }
 
-// Replays the recovered C2D log (device queues only) into its copies, by
-// sequence number.
+// Replays the recovered C2D log (device queues only) into its copies, by sequence number.
 bool World::read_log(std::map<uint64_t, Copy>* copies, std::string* verdict) {
     hub::store::RecordLog log(hub_node_->disk(), hub_config_.c2d.store.file_name);
     hub::Result<std::vector<hub::Bytes>> records = log.recover();
@@ -428,16 +448,14 @@ bool World::check_copies(const std::map<uint64_t, Copy>& copies, std::string* ve
     for (const std::string& id : accepted_) {
         if (!logged.contains(id)) {
             *verdict = "FAIL: message " + id +
-                       " the hub accepted from the service is missing from its "
-                       "recovered log";
+                       " the hub accepted from the service is missing from its recovered log";
             return false;
         }
     }
     return true;
 }
 
-// Every hand-out of a message to a device came before the expiry of a copy of
-// it.
+// Every hand-out of a message to a device came before the expiry of a copy of it.
 bool World::check_deliveries(const std::map<uint64_t, Copy>& copies, std::string* verdict) {
     std::map<std::string, int64_t> expiry_max;  // id -> latest expiry over its copies
     for (const auto& [seq, copy] : copies) {
@@ -459,8 +477,7 @@ bool World::check_deliveries(const std::map<uint64_t, Copy>& copies, std::string
     return true;
 }
 
-// The receipts the service got (deduplicated) are exactly those the logged
-// outcomes ask for.
+// The receipts the service got (deduplicated) are exactly those the logged outcomes ask for.
 bool World::check_feedback(const std::map<uint64_t, Copy>& copies, std::string* verdict) {
     std::set<std::pair<std::string, std::string>> expected;
     for (const auto& [seq, copy] : copies) {
@@ -534,29 +551,25 @@ ScenarioResult World::run() {
     const Instant safety_end{Duration::millis(config_.send_window_ms).ns};
     sim_.run_until([] { return false; }, safety_end);
     const Instant deadline = safety_end + Duration::millis(config_.c2d_liveness_deadline_ms);
-    // Liveness: no new faults after the window; a hub still down is restarted by
-    // its timer.
+    // Liveness: no new faults after the window; a hub still down is restarted by its timer.
     const bool live = sim_.run_until([this] { return drained(); }, deadline);
     result.hub_crashes = hub_node_->crashes();  // the nemesis's, not the checker's own below
     if (live) {
-        sim_.run_until([] { return false; }, sim_.now() + kSettleTime);
+        // A few of the slowest flushes on top (disk jitter is capped at 20x its mean).
+        const Duration slowest_flush =
+            Duration::micros(config_.disk_latency_us + 20 * config_.disk_jitter_us);
+        sim_.run_until([] { return false; }, sim_.now() + kSettleTime + slowest_flush * 4);
         result.ok = check(&result);
     } else {
-        const hub::C2dQueues* c2d =
-            hub_process() && hub_process()->hub ? &hub_process()->hub->c2d() : nullptr;
-        result.verdict =
-            "FAIL: liveness: " + std::to_string(config_.c2d_liveness_deadline_ms) +
-            " ms after faults stopped: sends unsettled=" + std::to_string(service()->pending()) +
-            (c2d == nullptr ? std::string(" (hub down)")
-                            : " messages pending=" + std::to_string(c2d->total_pending()));
+        result.verdict = "FAIL: liveness: " + std::to_string(config_.c2d_liveness_deadline_ms) +
+                         " ms after faults stopped: " + undrained();
         if (!violation_.empty()) {
             result.verdict += "; also " + violation_;
         }
     }
     if (result.ok) {
         result.verdict =
-            "PASS: every accepted C2D message reached one allowed "
-            "outcome, none was delivered "
+            "PASS: every accepted C2D message reached one allowed outcome, none was delivered "
             "after its expiry, and the feedback matches the outcomes";
     }
     result.sent = planned_.size();

@@ -1,5 +1,5 @@
-// The C2D + feedback scenario: passes under faults, replays to one trace on
-// both schedulers, and its checker catches the planted durability bug.
+// The C2D + feedback scenario: passes under faults, replays to one trace on both schedulers, and
+// its checker catches the planted durability bug.
 #include "scenarios/c2d_scenario.hpp"
 
 #include <gtest/gtest.h>
@@ -29,9 +29,9 @@ void expect_passes(uint64_t seed) {
     EXPECT_GE(r.in_log, r.acknowledged);  // a resend may enqueue a copy more
 }
 
-// Seeds 2-4 pass on today's hub. Most other seeds catch a hub/amqp bug (a CBS reply's
-// settlement completes the C2D message with the same delivery tag; see
-// conformance/c2d_clients_test.cpp, DISABLED_TheCbsReplysSettlementDoesNotSettleAC2dMessage).
+// Seeds 2-4 pass on today's hub. Most other seeds catch a hub/amqp bug (a CBS reply's settlement
+// completes the C2D message with the same delivery tag; see conformance/c2d_clients_test.cpp,
+// DISABLED_TheCbsReplysSettlementDoesNotSettleAC2dMessage).
 TEST(C2dScenario, PassesWithResetsCrashesPartitionsAndClogs) {
     for (uint64_t seed = 2; seed <= 4; ++seed) {
         expect_passes(seed);

@@ -24,7 +24,8 @@ With --scenario c2d, a simulated service sends cloud-to-device messages instead 
 none/positive/negative/full, most with long TTLs and some short enough to expire while their
 device is offline or cut off) and reads the feedback; devices complete, reject or abandon them
 (abandoned 10 times: DeliveryCountExceeded). The service reconnects and resends what the hub
-never settled, so a message may be enqueued twice. The checker reads the recovered C2D log and
+never settled, so a message may be enqueued twice; partitions and clogs also hit the service's
+link, and some devices go offline for a few seconds. The checker reads the recovered C2D log and
 proves: nothing the hub accepted is lost; every enqueued copy reached exactly one outcome its
 device allowed (expired only after its expiry); nothing was handed to a device after its
 expiry; and the feedback the service got (deduplicated) is exactly what the outcomes and ack
