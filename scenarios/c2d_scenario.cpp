@@ -49,8 +49,11 @@ struct Copy {
     int64_t expiry_utc_ms = 0;
     std::optional<Outcome> outcome;
     int64_t removed_utc_ms = 0;
+    uint32_t delivery_count = 0;  // of its last abandon record (explicit abandons so far)
 };
 
+// The hub's max delivery count (C2dConfig default, reference §3): the 10th abandon dead-letters.
+constexpr uint32_t kDeliveryCountMax = 10;
 constexpr std::array<const char*, 5> kAcks = {"", "none", "positive", "negative", "full"};
 // Short TTLs: shorter than most offline periods and partitions, longer than a healthy delivery.
 constexpr int64_t kShortTtlMsMin = 300;
@@ -147,6 +150,7 @@ World::World(const ScenarioConfig& config) : SimWorld(config) {
     // The checker reads the whole outcome history from the log: never compact it here
     // (c2d_store_compaction_test covers compaction, crashes included).
     hub_config_.c2d.store.compaction.floor_bytes = std::numeric_limits<uint64_t>::max();
+    HUB_ASSERT(hub_config_.c2d.max_delivery_count == kDeliveryCountMax);
     sim_.add_trace_sink([this](const simnet::TraceEvent& e) { on_trace(e); });
     boot_hub();
     plan_messages();
@@ -379,13 +383,12 @@ bool World::read_log(std::map<uint64_t, Copy>* copies, std::string* verdict) {
         }
         if (r->op == hub::C2dRecord::Op::enqueue) {
             const hub::QueuedMessage& m = r->message;
-            (*copies)[m.sequence_number] = Copy{m.device_id,
-                                                m.message.message_id,
-                                                m.message.ack,
-                                                m.enqueued_time_utc_ms,
-                                                m.expiry_time_utc_ms,
-                                                std::nullopt,
-                                                0};
+            Copy& copy = (*copies)[m.sequence_number];
+            copy.device_id = m.device_id;
+            copy.message_id = m.message.message_id;
+            copy.ack = m.message.ack;
+            copy.enqueued_utc_ms = m.enqueued_time_utc_ms;
+            copy.expiry_utc_ms = m.expiry_time_utc_ms;
         } else if (r->op == hub::C2dRecord::Op::remove) {
             auto it = copies->find(r->sequence_number);
             if (it == copies->end() || it->second.outcome) {
@@ -395,6 +398,18 @@ bool World::read_log(std::map<uint64_t, Copy>* copies, std::string* verdict) {
             }
             it->second.outcome = r->outcome;
             it->second.removed_utc_ms = r->at_utc_ms;
+        } else if (r->op == hub::C2dRecord::Op::abandon) {
+            // Lost records are only ever a tail (a crash drops unsynced bytes), so the durable
+            // abandons of a copy count 1, 2, 3... with no gap and no repeat.
+            auto it = copies->find(r->sequence_number);
+            if (it == copies->end() || it->second.outcome ||
+                r->delivery_count != it->second.delivery_count + 1) {
+                *verdict = "FAIL: the C2D log abandons seq " + std::to_string(r->sequence_number) +
+                           " with delivery count " + std::to_string(r->delivery_count) +
+                           " (not enqueued, removed, or not the next count)";
+                return false;
+            }
+            it->second.delivery_count = r->delivery_count;
         } else if (r->op == hub::C2dRecord::Op::purge) {
             *verdict = "FAIL: the C2D log purges " + r->device_id + ", which nobody deleted";
             return false;
@@ -427,6 +442,16 @@ bool World::check_copy(uint64_t seq, const Copy& c, std::string* verdict) {
     if (!plan_allows(p.plan, *c.outcome)) {
         *verdict = "FAIL: " + name + " ended " + hub::outcome_status_code(*c.outcome) +
                    ", which its device's settlements do not allow";
+        return false;
+    }
+    // The device abandons only by its plan; the hub dead-letters at its max delivery count.
+    const uint32_t abandons_max = p.plan == Plan::abandon_forever         ? kDeliveryCountMax - 1
+                                  : p.plan == Plan::abandon_then_complete ? p.abandons
+                                                                          : 0;
+    if (c.delivery_count > abandons_max || (*c.outcome == Outcome::delivery_count_exceeded &&
+                                            c.delivery_count != kDeliveryCountMax - 1)) {
+        *verdict = "FAIL: " + name + " ended " + hub::outcome_status_code(*c.outcome) + " after " +
+                   std::to_string(c.delivery_count) + " logged abandons";
         return false;
     }
     if (*c.outcome == Outcome::expired && c.removed_utc_ms < c.expiry_utc_ms) {
