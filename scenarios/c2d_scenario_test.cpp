@@ -3,6 +3,7 @@
 #include "scenarios/c2d_scenario.hpp"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 #include "scenarios/test_configs.hpp"
 
@@ -79,6 +80,32 @@ TEST(C2dScenario, ReplayCommandNamesTheScenario) {
         << replay;
     EXPECT_NE(replay.find("--plant-bug c2d-skip-sync"), std::string::npos) << replay;
     EXPECT_EQ(replay_command(small_config(5)).find("--scenario"), std::string::npos);
+}
+
+TEST(C2dScenario, AFailingRunFailsTheSameWayOnBothSchedulers) {
+    ScenarioConfig wheel = small_c2d_config(3);
+    wheel.plant_bug_c2d_skip_sync = true;
+    ScenarioConfig heap = wheel;
+    heap.scheduler = simnet::SchedulerKind::heap;
+    const ScenarioResult a = run_scenario(wheel);
+    const ScenarioResult b = run_scenario(heap);
+    EXPECT_FALSE(a.ok);
+    EXPECT_EQ(a.verdict, b.verdict);
+    EXPECT_EQ(a.trace_hash, b.trace_hash) << replay_command(heap);
+}
+
+// Determinism as a property: any seed, any fault mix, either scheduler, pass or fail, replays
+// to the same trace hash and event count.
+RC_GTEST_PROP(C2dScenarioProperty, SameSeedSameTraceHash, ()) {
+    ScenarioConfig config = small_c2d_config(*rc::gen::inRange<uint64_t>(1, 1u << 30));
+    config.swarm = *rc::gen::arbitrary<bool>();
+    const ScenarioResult a = run_scenario(config);
+    config.scheduler = *rc::gen::arbitrary<bool>() ? simnet::SchedulerKind::heap
+                                                   : simnet::SchedulerKind::wheel;
+    const ScenarioResult b = run_scenario(config);
+    RC_ASSERT(a.trace_hash == b.trace_hash);
+    RC_ASSERT(a.events == b.events);
+    RC_ASSERT(a.verdict == b.verdict);
 }
 
 }  // namespace
