@@ -156,8 +156,7 @@ class ServiceConnection : public proton::messaging_handler {
         }
         const std::string id = it->second.message_id;
         in_flight_.erase(it);
-        client_.on_settled(id, outcome);
-        send_more();
+        client_.on_settled(id, outcome);  // last: on_sent may stop the client
     }
 
     AmqpServiceClient& client_;
