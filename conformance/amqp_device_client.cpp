@@ -212,6 +212,7 @@ void AmqpDeviceClient::start() {
 
 void AmqpDeviceClient::stop() {
     running_ = false;
+    ++attempt_;  // a connect still in flight must not bring a stopped client back
     env_.cancel(timer_);
     timer_ = 0;
     if (connection_) {
@@ -226,15 +227,18 @@ void AmqpDeviceClient::stop() {
 void AmqpDeviceClient::connect() {
     timer_ = 0;
     connection_.reset();
-    ++attempt_;
+    const uint64_t attempt = ++attempt_;
     std::weak_ptr<AmqpDeviceClient*> weak = self_;
     env_.network().connect(config_.hub_address,
-                           [weak](hub::Result<std::unique_ptr<hub::Stream>> result) {
+                           [weak, attempt](hub::Result<std::unique_ptr<hub::Stream>> result) {
                                std::shared_ptr<AmqpDeviceClient*> self = weak.lock();
                                if (!self || !*self) {
                                    return;
                                }
                                AmqpDeviceClient& client = **self;
+                               if (attempt != client.attempt_) {
+                                   return;  // stopped (and maybe restarted) meanwhile
+                               }
                                if (!result.ok()) {
                                    client.on_connection_lost(result.status());
                                    return;

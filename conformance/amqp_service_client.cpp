@@ -1,7 +1,8 @@
 #include "conformance/amqp_service_client.hpp"
 
-#include <map>
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include <proton/connection.hpp>
 #include <proton/connection_options.hpp>
@@ -16,6 +17,7 @@
 #include <proton/sender_options.hpp>
 #include <proton/session.hpp>
 #include <proton/target_options.hpp>
+#include <proton/timestamp.hpp>
 #include <proton/tracker.hpp>
 #include <proton/types.hpp>
 
@@ -58,23 +60,35 @@ class ServiceConnection : public proton::messaging_handler {
     }
 
     void send_more() {
+        // A finished connection's links still look open locally: never hand it a message.
         if (pump_->finished() || !c2d_ || !c2d_.active()) {
             return;
         }
-        while (c2d_.credit() > 0 && !client_.queue_.empty()) {
-            C2dToSend out = std::move(client_.queue_.front());
-            client_.queue_.pop_front();
+        C2dToSend out;
+        while (c2d_.credit() > 0 && client_.next_outgoing(&out)) {
             proton::message m;
             m.id(out.message_id);
             m.to("/devices/" + hub::auth::url_encode_strict(out.device_id) +
                  "/messages/devicebound");
             if (!out.ack.empty()) m.properties().put("iothub-ack", out.ack);
+            if (out.expiry_time_utc_ms) m.expiry_time(proton::timestamp(*out.expiry_time_utc_ms));
             proton::binary body;
             body.assign(out.body.begin(), out.body.end());
             m.body(body);
-            in_flight_.emplace(c2d_.send(m), out.message_id);
+            client_.env_.trace("service.transfer", out.message_id);
+            in_flight_.emplace_back(c2d_.send(m), std::move(out));
         }
         pump_->process();
+    }
+
+    // Every unsettled send goes back to the client (the connection is gone), in send order.
+    std::vector<C2dToSend> take_in_flight() {
+        std::vector<C2dToSend> out;
+        for (auto& [tracker, message] : in_flight_) {
+            out.push_back(std::move(message));
+        }
+        in_flight_.clear();
+        return out;
     }
 
     void on_connection_open(proton::connection& c) override {
@@ -135,15 +149,14 @@ class ServiceConnection : public proton::messaging_handler {
     }
 
     void settled(proton::tracker& t, const Status& outcome) {
-        auto it = in_flight_.find(t);
+        auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
+                               [&](const auto& item) { return item.first == t; });
         if (it == in_flight_.end()) {
             return;
         }
-        const std::string id = it->second;
+        const std::string id = it->second.message_id;
         in_flight_.erase(it);
-        if (client_.on_sent) {
-            client_.on_sent(id, outcome);
-        }
+        client_.on_settled(id, outcome);  // last: on_sent may stop the client
     }
 
     AmqpServiceClient& client_;
@@ -153,30 +166,45 @@ class ServiceConnection : public proton::messaging_handler {
     proton::receiver feedback_;
     bool token_sent_ = false;
     std::unique_ptr<hub::amqp::DriverPump> pump_;
-    std::map<proton::tracker, std::string> in_flight_;
+    std::vector<std::pair<proton::tracker, C2dToSend>> in_flight_;
 };
 
 AmqpServiceClient::AmqpServiceClient(hub::Env& env, ServiceClientConfig config)
-    : env_(env), config_(std::move(config)), self_(std::make_shared<AmqpServiceClient*>(this)) {}
+    : env_(env), config_(std::move(config)), backoff_(config_.backoff_min),
+      self_(std::make_shared<AmqpServiceClient*>(this)) {}
 
 AmqpServiceClient::~AmqpServiceClient() {
     *self_ = nullptr;
+    env_.cancel(timer_);
     connection_.reset();
     finished_.reset();
 }
 
 void AmqpServiceClient::start() {
-    HUB_ASSERT(!connection_ && !failed_);
+    HUB_ASSERT(!failed_);
+    running_ = true;
+    if (!connection_ && timer_ == 0) {
+        connect();
+    }
+}
+
+void AmqpServiceClient::connect() {
+    timer_ = 0;
+    connection_.reset();
+    finished_.reset();
+    const uint64_t attempt = ++attempt_;
     std::weak_ptr<AmqpServiceClient*> weak = self_;
     env_.network().connect(config_.hub_address,
-                           [weak](hub::Result<std::unique_ptr<hub::Stream>> result) {
+                           [weak, attempt](hub::Result<std::unique_ptr<hub::Stream>> result) {
                                std::shared_ptr<AmqpServiceClient*> self = weak.lock();
                                if (!self || !*self) return;
                                AmqpServiceClient& client = **self;
+                               if (attempt != client.attempt_) return;  // stopped meanwhile
                                if (!result.ok()) {
                                    client.fail(result.status());
                                    return;
                                }
+                               ++client.connects_;
                                client.connection_ = std::make_unique<ServiceConnection>(
                                    client, std::move(*result));
                                client.connection_->start();
@@ -184,14 +212,46 @@ void AmqpServiceClient::start() {
 }
 
 void AmqpServiceClient::stop() {
+    running_ = false;
+    ++attempt_;  // a connect still in flight must not bring a stopped client back
+    env_.cancel(timer_);
+    timer_ = 0;
+    if (connection_) {
+        std::vector<C2dToSend> returned = connection_->take_in_flight();
+        for (auto it = returned.rbegin(); it != returned.rend(); ++it) {
+            queue_.push_front(std::move(*it));
+        }
+        in_flight_ = 0;
+    }
     connection_.reset();
     finished_.reset();
 }
 
 void AmqpServiceClient::send(C2dToSend message) {
+    env_.trace("service.queue", message.message_id);
     queue_.push_back(std::move(message));
     if (connection_) {
         connection_->send_more();
+    }
+}
+
+bool AmqpServiceClient::next_outgoing(C2dToSend* out) {
+    if (queue_.empty()) {
+        return false;
+    }
+    *out = std::move(queue_.front());
+    queue_.pop_front();
+    ++in_flight_;
+    return true;
+}
+
+void AmqpServiceClient::on_settled(const std::string& message_id, const Status& outcome) {
+    HUB_ASSERT(in_flight_ > 0);
+    --in_flight_;
+    backoff_ = config_.backoff_min;  // the hub answers: the connection works
+    env_.trace(outcome.ok() ? "service.accepted" : "service.refused", message_id);
+    if (on_sent) {
+        on_sent(message_id, outcome);
     }
 }
 
@@ -199,12 +259,37 @@ void AmqpServiceClient::fail(const Status& why) {
     if (failed_) {
         return;
     }
+    ++failures_;
+    if (connection_) {
+        // Unsettled sends: the hub may or may not have them. Resend them first, in send order.
+        std::vector<C2dToSend> returned = connection_->take_in_flight();
+        for (auto it = returned.rbegin(); it != returned.rend(); ++it) {
+            queue_.push_front(std::move(*it));
+        }
+        in_flight_ = 0;
+    }
+    if (config_.reconnect) {
+        env_.trace("service.lost", why.to_string());
+        schedule_reconnect();
+        return;  // the dead connection goes at the next connect(), not inside its callback
+    }
     failed_ = true;
     env_.trace("service.failed", why.to_string());
     finished_ = std::move(connection_);  // may be inside its callback: destroy it later
     if (on_failed) {
         on_failed(why);
     }
+}
+
+void AmqpServiceClient::schedule_reconnect() {
+    if (!running_ || timer_ != 0) {
+        return;
+    }
+    // Full jitter: a random wait up to the current backoff, which doubles up to its bound.
+    const hub::Duration wait{
+        env_.random().uniform_between(config_.backoff_min.ns / 2, backoff_.ns)};
+    backoff_ = std::min(config_.backoff_max, backoff_ * 2);
+    timer_ = env_.schedule(env_.now() + wait, [this] { connect(); });
 }
 
 }  // namespace conformance

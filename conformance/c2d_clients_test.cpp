@@ -130,5 +130,120 @@ TEST_F(C2dClientsTest, CompletingAndDisconnectingAtOnceIsSafe) {
     EXPECT_EQ(hub().c2d().pending_count("dev1"), 0u);  // the completion still counted
 }
 
+// With `reconnect`, the service survives a hub crash: it connects again (new token, new links),
+// sends what it queued while the hub was down, and its feedback receiver is attached again.
+TEST_F(C2dClientsTest, AReconnectingServiceSurvivesAHubCrashAndGetsFeedbackAfterIt) {
+    ServiceClientConfig config =
+        service_config(hub().registry().policies().at("service").primary_key);
+    config.reconnect = true;
+    AmqpServiceClient service(service_node, config);
+    std::map<std::string, bool> sent;
+    std::string feedback;
+    bool failed = false;
+    service.on_sent = [&](const std::string& id, const hub::Status& s) { sent[id] = s.ok(); };
+    service.on_feedback = [&](const std::string& json) { feedback += json; };
+    service.on_failed = [&](const hub::Status&) { failed = true; };
+    service.start();
+    service.send({"dev1", "m-before", {'a'}, "full"});
+    run(hub::Duration::seconds(1));
+    ASSERT_EQ(sent, (std::map<std::string, bool>{{"m-before", true}}));
+
+    hub_node.crash();
+    service.send({"dev1", "m-during", {'b'}, "full"});
+    run(hub::Duration::seconds(2));
+    EXPECT_EQ(service.pending(), 1u);  // nowhere to send it
+    hub_node.restart();
+    run(hub::Duration::seconds(10));  // past the longest backoff
+    EXPECT_EQ(sent, (std::map<std::string, bool>{{"m-before", true}, {"m-during", true}}));
+    EXPECT_EQ(service.pending(), 0u);
+    EXPECT_GE(service.connects(), 2u);
+    EXPECT_GE(service.connection_failures(), 1u);
+    EXPECT_FALSE(failed);  // a reconnecting client does not give up
+
+    AmqpDeviceClient device(device_node, device_config());
+    device.on_c2d = [](const ReceivedC2d&) { return C2dOutcome::complete; };
+    device.start();
+    run(hub::Duration::seconds(20));  // past the 15 s feedback batching
+    EXPECT_NE(feedback.find("\"originalMessageId\":\"m-before\""), std::string::npos)
+        << feedback;
+    EXPECT_NE(feedback.find("\"originalMessageId\":\"m-during\""), std::string::npos)
+        << feedback;
+    EXPECT_EQ(hub().c2d().feedback().size(), 0u);  // the service accepted every batch
+}
+
+// Without `reconnect` (the default) the client fails once and stays down.
+TEST_F(C2dClientsTest, ANonReconnectingServiceFailsOnceOnAHubCrash) {
+    AmqpServiceClient service(service_node,
+                              service_config(hub().registry().policies().at("service").primary_key));
+    int failures = 0;
+    service.on_failed = [&](const hub::Status&) { ++failures; };
+    service.start();
+    run(hub::Duration::seconds(1));
+    hub_node.crash();
+    hub_node.restart();
+    run(hub::Duration::seconds(10));
+    EXPECT_EQ(failures, 1);
+    EXPECT_EQ(service.connects(), 1u);
+}
+
+// Regression (found by hubsim --scenario c2d): a device stopped while its connect was still in
+// flight came back connected though stopped; when that connection dropped, it scheduled no
+// reconnect, and a later start() saw the dead connection and never connected again.
+TEST_F(C2dClientsTest, ADeviceStoppedWhileConnectingStaysStoppedAndStartsAgain) {
+    AmqpDeviceClient device(device_node, device_config());
+    int received = 0;
+    device.on_c2d = [&](const ReceivedC2d&) {
+        ++received;
+        return C2dOutcome::complete;
+    };
+    device.start();
+    device.stop();  // the connect is still in flight
+    run(hub::Duration::seconds(1));
+    EXPECT_EQ(device.connects(), 0u);
+    device.start();
+    AmqpServiceClient service(service_node,
+                              service_config(hub().registry().policies().at("service").primary_key));
+    service.start();
+    service.send({"dev1", "m1", {'x'}, "none"});
+    run(hub::Duration::seconds(2));
+    EXPECT_EQ(device.connects(), 1u);
+    EXPECT_EQ(received, 1);
+}
+
+// Hub bug found by hubsim --scenario c2d (not fixed here: hub/amqp is outside this change; the
+// fix is in the c2dsim branch's report). HubConnection::settle() finds C2D locks by delivery
+// tag alone; its C2D tags count 0, 1, 2... per connection, and its $cbs reply sender numbers
+// its deliveries 1, 2... too. A device that attaches devicebound with messages waiting sends
+// its `accepted` for the put-token reply after the attach, so the hub takes that disposition
+// for the C2D delivery tagged 1 and completes a message the device never settled (here: one
+// the device rejects ends Success). Enable once settle() checks the tracker, not just the tag.
+TEST_F(C2dClientsTest, DISABLED_TheCbsReplysSettlementDoesNotSettleAC2dMessage) {
+    AmqpServiceClient service(service_node,
+                              service_config(hub().registry().policies().at("service").primary_key));
+    std::string feedback;
+    service.on_feedback = [&](const std::string& json) { feedback += json; };
+    service.start();
+    for (const char* id : {"m0", "m1", "m2"}) {
+        service.send({"dev1", id, {'x'}, "full"});
+    }
+    run(hub::Duration::seconds(1));  // queued before the device connects
+    AmqpDeviceClient device(device_node, device_config());
+    int received = 0;
+    device.on_c2d = [&](const ReceivedC2d&) {
+        ++received;
+        return C2dOutcome::reject;
+    };
+    device.start();
+    run(hub::Duration::seconds(20));  // past the 15 s feedback batching
+    EXPECT_EQ(received, 3);
+    EXPECT_EQ(feedback.find("Success"), std::string::npos) << feedback;
+    for (const char* id : {"m0", "m1", "m2"}) {
+        EXPECT_NE(feedback.find(std::string("\"originalMessageId\":\"") + id +
+                                "\",\"enqueuedTimeUtc\""),
+                  std::string::npos)
+            << feedback;
+    }
+}
+
 }  // namespace
 }  // namespace conformance

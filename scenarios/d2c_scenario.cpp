@@ -7,9 +7,7 @@
 #include <set>
 
 #include "conformance/amqp_device_client.hpp"
-#include "hub/amqp/amqp_server.hpp"
-#include "hub/core/hub.hpp"
-#include "simnet/sim_node.hpp"
+#include "scenarios/sim_world.hpp"
 
 namespace scenarios {
 
@@ -18,71 +16,25 @@ namespace {
 using hub::Instant;
 using simnet::SimNode;
 
-constexpr const char* kHubAddress = "hub:5671";
-
-struct HubProcess : simnet::Process {
-    HubProcess(SimNode& node, const hub::HubConfig& config) {
-        hub::Result<std::unique_ptr<hub::Hub>> opened = hub::Hub::open(node, config);
-        if (!opened.ok()) {
-            boot_status = opened.status();
-            node.trace("hub.boot-failed", boot_status.to_string());
-            return;
-        }
-        hub = std::move(*opened);
-        server = std::make_unique<hub::amqp::AmqpServer>(node, *hub);
-        boot_status = server->listen(kHubAddress);
-    }
-    ~HubProcess() override {
-        server.reset();  // connections go before the hub they write to
-        hub.reset();
-    }
-    hub::Status boot_status;
-    std::unique_ptr<hub::Hub> hub;
-    std::unique_ptr<hub::amqp::AmqpServer> server;
-};
-
-struct DeviceProcess : simnet::Process {
-    DeviceProcess(SimNode& node, conformance::DeviceClientConfig config) : client(node, config) {}
-    conformance::AmqpDeviceClient client;
-};
-
-simnet::LatencyModel disk_latency(const ScenarioConfig& config) {
-    const Duration base = Duration::micros(config.disk_latency_us);
-    if (config.disk_jitter_us == 0) {
-        return simnet::LatencyModel::fixed(base);
-    }
-    const Duration mean = Duration::micros(config.disk_jitter_us);
-    return simnet::LatencyModel::base_plus_jitter(
-        base, simnet::LatencyModel::exponential(mean, mean * 20));
-}
-
 std::string message_id(uint32_t device, uint32_t n) {
     return "dev-" + std::to_string(device) + "/" + std::to_string(n);
 }
 
 // Everything one run owns, torn down in order (devices and hub before network and simulator).
-class World {
+class World : public SimWorld {
   public:
     explicit World(const ScenarioConfig& config);
     ScenarioResult run();
 
   private:
     void boot_devices();
-    void schedule_faults();
-    HubProcess* hub_process() { return static_cast<HubProcess*>(hub_node_->process()); }
     bool all_delivered();
     bool check_log(ScenarioResult* result);
     void count_commit(const simnet::TraceEvent& e);
 
-    ScenarioConfig config_;
-    simnet::Simulator sim_;
-    simnet::SimNetwork net_;
-    hub::HubConfig hub_config_;
     std::set<std::string> sent_;
     std::set<std::string> acknowledged_;
-    std::unique_ptr<SimNode> hub_node_;
     std::vector<std::unique_ptr<SimNode>> device_nodes_;
-    std::unique_ptr<simnet::Nemesis> nemesis_;
     uint64_t d2c_commits_ = 0;
     uint64_t d2c_events_committed_ = 0;
 };
@@ -97,36 +49,16 @@ void World::count_commit(const simnet::TraceEvent& e) {
                                            nullptr, 10);
 }
 
-World::World(const ScenarioConfig& config)
-    : config_(config),
-      sim_(config.seed, config.scheduler),
-      net_(sim_, sim_.random_for("network")) {
-    for (const simnet::TraceSink& sink : config_.trace_sinks) {
-        sim_.add_trace_sink(sink);
-    }
-    hub::Random keys = sim_.random_for("keys");
-    hub_config_.host_name = "hub";
-    hub_config_.d2c.planted_bug_skip_sync = config_.plant_bug_skip_sync;
-    for (uint32_t d = 0; d < config_.devices; ++d) {
-        hub_config_.devices.push_back({"dev-" + std::to_string(d), hub::generate_device_key(keys)});
-    }
-    hub_node_ = std::make_unique<SimNode>(sim_, net_, "hub");
-    hub_node_->sim_disk().set_sync_latency(disk_latency(config_));
+World::World(const ScenarioConfig& config) : SimWorld(config) {
     sim_.add_trace_sink([this](const simnet::TraceEvent& e) { count_commit(e); });
-    hub_node_->boot([this](SimNode& node) {
-        return std::make_unique<HubProcess>(node, hub_config_);
-    });
+    boot_hub();
 }
 
 void World::boot_devices() {
     for (uint32_t d = 0; d < config_.devices; ++d) {
         const hub::DeviceSpec& spec = hub_config_.devices[d];
         auto node = std::make_unique<SimNode>(sim_, net_, spec.id);
-        conformance::DeviceClientConfig client_config;
-        client_config.hub_address = kHubAddress;
-        client_config.host_name = hub_config_.host_name;
-        client_config.device_id = spec.id;
-        client_config.key = spec.primary_key;
+        const conformance::DeviceClientConfig client_config = device_client_config(spec);
         node->boot([this, d, client_config](SimNode& n) {
             auto process = std::make_unique<DeviceProcess>(n, client_config);
             process->client.on_acknowledged = [this](const std::string& id) {
@@ -150,21 +82,6 @@ void World::boot_devices() {
     }
 }
 
-void World::schedule_faults() {
-    nemesis_ = std::make_unique<simnet::Nemesis>(
-        sim_, net_, std::map<std::string, SimNode*>{{"hub", hub_node_.get()}});
-    if (config_.faults) {
-        nemesis_->schedule(*config_.faults);
-        return;
-    }
-    hub::Random random = sim_.random_for("nemesis");
-    const simnet::FaultRates rates =
-        config_.swarm ? simnet::swarm_rates(random, config_.fault_rates) : config_.fault_rates;
-    std::vector<std::string> hosts;
-    for (const hub::DeviceSpec& device : hub_config_.devices) hosts.push_back(device.id);
-    nemesis_->schedule(simnet::draw_plan(random, rates, config_.send_window_ms, {"hub"}, hosts));
-}
-
 bool World::all_delivered() {
     for (const auto& node : device_nodes_) {
         if (static_cast<DeviceProcess*>(node->process())->client.pending() > 0) {
@@ -175,13 +92,8 @@ bool World::all_delivered() {
 }
 
 bool World::check_log(ScenarioResult* result) {
-    if (hub_node_->running()) {
-        hub_node_->crash();
-    }
-    hub_node_->restart();
-    HubProcess* process = hub_process();
-    if (!process->boot_status.ok()) {
-        result->verdict = "FAIL: hub did not recover: " + process->boot_status.to_string();
+    HubProcess* process = recover_hub(&result->verdict);
+    if (process == nullptr) {
         return false;
     }
     std::set<std::string> logged;
@@ -208,7 +120,9 @@ bool World::check_log(ScenarioResult* result) {
 
 ScenarioResult World::run() {
     ScenarioResult result;
-    schedule_faults();
+    std::vector<std::string> hosts;
+    for (const hub::DeviceSpec& device : hub_config_.devices) hosts.push_back(device.id);
+    schedule_faults(hosts);
     boot_devices();
     const Instant safety_end{Duration::millis(config_.send_window_ms).ns};
     sim_.run_until([] { return false; }, safety_end);
@@ -234,16 +148,9 @@ ScenarioResult World::run() {
     }
     result.sent = sent_.size();
     result.acknowledged = acknowledged_.size();
-    for (const auto& [kind, counts] : nemesis_->report().by_kind) {
-        result.faults_fired += counts.fired;
-    }
-    result.fault_report = nemesis_->report().to_string();
-    result.events = sim_.events_run();
     result.d2c_commits = d2c_commits_;
     result.d2c_events_committed = d2c_events_committed_;
-    result.end_time_ms = sim_.now().to_millis();
-    sim_.trace("checker", "verdict", result.verdict);
-    result.trace_hash = sim_.trace_hash();
+    finish(&result);
     return result;
 }
 
@@ -252,25 +159,6 @@ ScenarioResult World::run() {
 ScenarioResult run_d2c_scenario(const ScenarioConfig& config) {
     World world(config);
     return world.run();
-}
-
-std::string replay_command(const ScenarioConfig& config) {
-    return "build/bin/hubsim --seed " + std::to_string(config.seed) + " --devices " +
-           std::to_string(config.devices) + " --messages " +
-           std::to_string(config.messages_per_device) + " --resets " +
-           std::to_string(config.fault_rates.resets) + " --crashes " +
-           std::to_string(config.fault_rates.crashes) + " --partitions " +
-           std::to_string(config.fault_rates.partitions) + " --clogs " +
-           std::to_string(config.fault_rates.clogs) + " --send-window-ms " +
-           std::to_string(config.send_window_ms) + (config.swarm ? " --swarm" : "") +
-           (config.plant_bug_skip_sync ? " --plant-bug skip-sync" : "") +
-           (config.scheduler == simnet::SchedulerKind::heap ? " --scheduler heap" : "") +
-           (config.disk_latency_us != 0
-                ? " --disk-latency-us " + std::to_string(config.disk_latency_us)
-                : "") +
-           (config.disk_jitter_us != 0
-                ? " --disk-jitter-us " + std::to_string(config.disk_jitter_us)
-                : "");
 }
 
 }  // namespace scenarios

@@ -1,4 +1,4 @@
-// hubsim: runs the D2C at-least-once scenario in the deterministic simulator.
+// hubsim: runs the D2C or C2D at-least-once scenario in the deterministic simulator.
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "scenarios/d2c_scenario.hpp"
+#include "scenarios/scenario.hpp"
 
 namespace {
 
@@ -20,7 +20,20 @@ unsynced bytes when it crashes. A nemesis resets connections, partitions and clo
 crashes/restarts the hub at random times drawn from the seed. Afterwards the checker proves at-least-once delivery: every
 message the hub acknowledged is in its recovered log, and the log holds nothing nobody sent.
 
+With --scenario c2d, a simulated service sends cloud-to-device messages instead (ack modes
+none/positive/negative/full, most with long TTLs and some short enough to expire while their
+device is offline or cut off) and reads the feedback; devices complete, reject or abandon them
+(abandoned 10 times: DeliveryCountExceeded). The service reconnects and resends what the hub
+never settled, so a message may be enqueued twice; partitions and clogs also hit the service's
+link, and some devices go offline for a few seconds. The checker reads the recovered C2D log and
+proves: nothing the hub accepted is lost; every enqueued copy reached exactly one outcome its
+device allowed (expired only after its expiry); nothing was handed to a device after its
+expiry; and the feedback the service got (deduplicated) is exactly what the outcomes and ack
+modes ask for: right status, none for ack none, none for unknown ids.
+
 Usage: hubsim [options]
+  --scenario d2c|c2d  device-to-cloud (default) or cloud-to-device + feedback; every option
+                      below works for both (for c2d, --messages counts messages per device)
   --seed N            seed of the run (default 1); the same seed gives the same run
   --seeds K           run K consecutive seeds starting at --seed (a sweep), stop at first failure
   --devices N         simulated devices (default 8)
@@ -41,9 +54,10 @@ Usage: hubsim [options]
   --trace-jsonl FILE  write every traced event as one JSON object per line to FILE
   --check-determinism run each seed twice and compare the traces event by event; on a
                       difference, name the first diverging event of both runs
-  --plant-bug skip-sync
-                      plant a known bug (the hub acknowledges without syncing its log) to
-                      see the checker catch it
+  --plant-bug skip-sync|c2d-skip-sync
+                      plant a known bug to see the checker catch it: skip-sync, the hub
+                      acknowledges D2C without syncing its log; c2d-skip-sync, the hub
+                      acknowledges C2D sends (and logs outcomes) without syncing its C2D log
   --scheduler heap|wheel
                       the simulator's event queue (default wheel); both give the same run
   --help              this text
@@ -51,7 +65,8 @@ Usage: hubsim [options]
 Output: the verdict, the trace hash (identical for identical runs) and the command that
 replays the run. Exit status 0 when every run passed, 1 when one failed, 2 on bad usage.
 
-Example: hubsim --seed 7 --devices 100 --messages 50 --crashes 5
+Examples: hubsim --seed 7 --devices 100 --messages 50 --crashes 5
+          hubsim --scenario c2d --seeds 200 --swarm
 )";
 
 struct Options {
@@ -115,10 +130,23 @@ int parse(int argc, char** argv, Options& o) {
         } else if (arg == "--trace-jsonl") {
             o.jsonl_path = argv[++i];
         } else if (arg == "--plant-bug") {
-            if (std::string(argv[++i]) != "skip-sync") {
-                return usage_error("--plant-bug takes one of: skip-sync");
+            const std::string bug = argv[++i];
+            if (bug == "skip-sync") {
+                o.config.plant_bug_skip_sync = true;
+            } else if (bug == "c2d-skip-sync") {
+                o.config.plant_bug_c2d_skip_sync = true;
+            } else {
+                return usage_error("--plant-bug takes one of: skip-sync, c2d-skip-sync");
             }
-            o.config.plant_bug_skip_sync = true;
+        } else if (arg == "--scenario") {
+            const std::string kind = argv[++i];
+            if (kind == "d2c") {
+                o.config.kind = scenarios::ScenarioKind::d2c;
+            } else if (kind == "c2d") {
+                o.config.kind = scenarios::ScenarioKind::c2d;
+            } else {
+                return usage_error("--scenario takes one of: d2c, c2d");
+            }
         } else if (arg == "--scheduler") {
             const std::optional<simnet::SchedulerKind> kind =
                 simnet::parse_scheduler_kind(argv[++i]);
@@ -150,10 +178,14 @@ void print_result(const scenarios::ScenarioConfig& config, const scenarios::Scen
                 " virtual_time=%" PRId64 "ms\n",
                 r.sent, r.acknowledged, r.in_log, r.faults_fired, r.hub_crashes, r.events,
                 r.end_time_ms);
-    std::printf("  d2c commits=%" PRIu64 " events/commit=%.2f\n", r.d2c_commits,
-                r.d2c_commits == 0 ? 0.0
-                                   : static_cast<double>(r.d2c_events_committed) /
-                                         static_cast<double>(r.d2c_commits));
+    if (config.kind == scenarios::ScenarioKind::c2d) {
+        std::printf("  c2d %s\n", r.c2d_report.c_str());
+    } else {
+        std::printf("  d2c commits=%" PRIu64 " events/commit=%.2f\n", r.d2c_commits,
+                    r.d2c_commits == 0 ? 0.0
+                                       : static_cast<double>(r.d2c_events_committed) /
+                                             static_cast<double>(r.d2c_commits));
+    }
     std::printf("  faults: %s\n", r.fault_report.c_str());
     std::printf("  trace hash: %016" PRIx64 "\n", r.trace_hash);
     std::printf("  replay: %s\n", scenarios::replay_command(config).c_str());
@@ -164,7 +196,7 @@ void print_result(const scenarios::ScenarioConfig& config, const scenarios::Scen
 bool check_determinism(scenarios::ScenarioConfig config, const simnet::TraceRecorder& first) {
     simnet::TraceRecorder second;
     config.trace_sinks = {second.sink()};
-    scenarios::run_d2c_scenario(config);
+    scenarios::run_scenario(config);
     const std::optional<size_t> at = simnet::first_divergence(first.events(), second.events());
     if (!at) {
         std::printf("  determinism: both runs gave the same %zu events%s\n",
@@ -209,7 +241,7 @@ int run(Options& o) {
         if (o.check_determinism) {
             config.trace_sinks.push_back(recorder.sink());
         }
-        const scenarios::ScenarioResult r = scenarios::run_d2c_scenario(config);
+        const scenarios::ScenarioResult r = scenarios::run_scenario(config);
         print_result(config, r);
         if (!r.ok || (o.check_determinism && !check_determinism(base, recorder))) {
             return 1;

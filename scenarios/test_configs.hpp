@@ -17,4 +17,11 @@ inline ScenarioConfig small_config(uint64_t seed) {
     return config;
 }
 
+// The C2D scenario at the same size: 4 devices x 8 messages over 5 s, every default fault kind.
+inline ScenarioConfig small_c2d_config(uint64_t seed) {
+    ScenarioConfig config = small_config(seed);
+    config.kind = ScenarioKind::c2d;
+    return config;
+}
+
 }  // namespace scenarios
