@@ -210,14 +210,13 @@ TEST_F(C2dClientsTest, ADeviceStoppedWhileConnectingStaysStoppedAndStartsAgain) 
     EXPECT_EQ(received, 1);
 }
 
-// Hub bug found by hubsim --scenario c2d (not fixed here: hub/amqp is outside this change; the
-// fix is in the c2dsim branch's report). HubConnection::settle() finds C2D locks by delivery
-// tag alone; its C2D tags count 0, 1, 2... per connection, and its $cbs reply sender numbers
-// its deliveries 1, 2... too. A device that attaches devicebound with messages waiting sends
-// its `accepted` for the put-token reply after the attach, so the hub takes that disposition
-// for the C2D delivery tagged 1 and completes a message the device never settled (here: one
-// the device rejects ends Success). Enable once settle() checks the tracker, not just the tag.
-TEST_F(C2dClientsTest, DISABLED_TheCbsReplysSettlementDoesNotSettleAC2dMessage) {
+// Regression, found by hubsim --scenario c2d: HubConnection::settle() found C2D locks by
+// delivery tag alone; its C2D tags count 0, 1, 2... per connection, and its $cbs reply sender
+// numbers its deliveries 1, 2... too. A device that attaches devicebound with messages waiting
+// sends its `accepted` for the put-token reply after the attach, so the hub took that
+// disposition for the C2D delivery tagged 1 and completed a message the device never settled
+// (here: one the device rejects ended Success). settle() now checks the tracker too.
+TEST_F(C2dClientsTest, TheCbsReplysSettlementDoesNotSettleAC2dMessage) {
     AmqpServiceClient service(service_node,
                               service_config(hub().registry().policies().at("service").primary_key));
     std::string feedback;

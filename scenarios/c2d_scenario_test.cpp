@@ -30,17 +30,10 @@ void expect_passes(uint64_t seed) {
     EXPECT_GE(r.in_log, r.acknowledged);  // a resend may enqueue a copy more
 }
 
-// Seeds 2-4 pass on today's hub. Most other seeds catch a hub/amqp bug (a CBS reply's settlement
-// completes the C2D message with the same delivery tag; see conformance/c2d_clients_test.cpp,
-// DISABLED_TheCbsReplysSettlementDoesNotSettleAC2dMessage).
+// Before the hub settled C2D deliveries by tracker (a CBS reply's settlement completed the C2D
+// message with the same delivery tag; conformance/c2d_clients_test.cpp,
+// TheCbsReplysSettlementDoesNotSettleAC2dMessage) most of these seeds failed.
 TEST(C2dScenario, PassesWithResetsCrashesPartitionsAndClogs) {
-    for (uint64_t seed = 2; seed <= 4; ++seed) {
-        expect_passes(seed);
-    }
-}
-
-// Enable with that hub fix: with it, 1000+ seeds of every mix pass (hubsim --swarm sweeps).
-TEST(C2dScenario, DISABLED_PassesOnEverySeedOnceTheHubSettlesByTracker) {
     for (uint64_t seed = 1; seed <= 20; ++seed) {
         expect_passes(seed);
     }

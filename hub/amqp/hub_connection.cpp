@@ -62,6 +62,7 @@ HubConnection::~HubConnection() {
     // Proton handles go while the driver still exists.
     awaiting_durable_.clear();
     awaiting_settlement_.clear();
+    outstanding_.clear();  // they hold trackers
     readers_.clear();
     devicebound_.clear();
     feedback_links_.clear();

@@ -142,6 +142,10 @@ class HubConnection : public proton::messaging_handler {
     struct Outstanding {
         std::string device_id;  // empty for feedback
         std::string lock_token;
+        // The delivery itself: tags are only unique per link, and the CBS, management and
+        // Event Hubs senders number theirs from 1 too, so a tag alone can name another link's
+        // delivery (settling that one must not settle this lock).
+        proton::tracker tracker = proton::tracker();
     };
     enum class Settle { complete, reject, abandon };
 

@@ -123,10 +123,10 @@ void HubConnection::send_locked(proton::sender& link, proton::message m, Outstan
     const uint64_t n = next_tag_++;
     std::string tag(8, '\0');
     std::memcpy(tag.data(), &n, 8);
-    outstanding_[tag] = std::move(lock);
     proton::binary binary_tag;
     binary_tag.assign(tag.begin(), tag.end());
-    link.send(m, binary_tag);
+    lock.tracker = link.send(m, binary_tag);
+    outstanding_[tag] = std::move(lock);
 }
 
 void HubConnection::pump_devicebound(proton::sender& link, const std::string& device_id) {
@@ -168,7 +168,8 @@ void HubConnection::on_tracker_release(proton::tracker& t) { settle(t, Settle::a
 void HubConnection::settle(proton::tracker& t, Settle how) {
     const proton::binary tag = t.tag();
     auto it = outstanding_.find(std::string(tag.begin(), tag.end()));
-    if (it == outstanding_.end()) return;  // a CBS, management or event delivery
+    // A CBS, management or event delivery, maybe with the same tag as one of ours.
+    if (it == outstanding_.end() || it->second.tracker != t) return;
     const Outstanding lock = std::move(it->second);
     outstanding_.erase(it);
     // A receiver in rcv-settle-mode second leaves its outcome unsettled and waits for ours: it

@@ -216,6 +216,10 @@ void HubConnection::pump_readers() {
 void HubConnection::on_receiver_close(proton::receiver& r) { (void)r; }
 
 void HubConnection::on_sender_close(proton::sender& s) {
+    // Deliveries the peer can no longer settle: their locks lapse in the core and the messages
+    // go back to their queues (feedback likewise).
+    std::erase_if(outstanding_,
+                  [&](const auto& entry) { return entry.second.tracker.sender() == s; });
     readers_.erase(s.name());
     feedback_links_.erase(s.name());
     for (auto it = devicebound_.begin(); it != devicebound_.end(); ++it) {
