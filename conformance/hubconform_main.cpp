@@ -27,6 +27,9 @@ using conformance::DeviceConnectionString;
 using hub::Duration;
 using hub::Status;
 
+// The TTL of the expiry case: long enough to reach a distant hub, short enough to wait for.
+constexpr int64_t kShortTtlMs = 3000;
+
 constexpr const char* kHelp = R"HELP(hubconform - conformance cases against an IoT hub over AMQPS
 
 Usage: hubconform --connection-string "HostName=...;DeviceId=...;SharedAccessKey=..." [options]
@@ -148,55 +151,106 @@ void collect_feedback(const std::string& json, const std::map<std::string, std::
     }
 }
 
+// A service client whose feedback is watched for `expected` (message id -> statusCode): it
+// stops the env once every id has a receipt, or on a refused send or a lost connection.
+struct FeedbackWatch {
+    FeedbackWatch(hub::server::RealEnv& env, const Options& options,
+                  std::map<std::string, std::string> expected_outcomes)
+        : expected(std::move(expected_outcomes)), service(env, service_config(options)) {
+        service.on_sent = [this](const std::string& id, const Status& s) {
+            if (!s.ok()) failure = Status(s.code(), "the hub refused C2D " + id + ": " + s.message());
+        };
+        service.on_failed = [this, &env](const Status& s) {
+            failure = s;
+            env.stop();
+        };
+        service.on_feedback = [this, &env](const std::string& json) {
+            collect_feedback(json, expected, outcomes);
+            if (outcomes.size() == expected.size()) env.stop();
+        };
+    }
+    // After the run: the first receipt missing or wrong, else ok.
+    Status verdict(int64_t timeout_s) const {
+        if (!failure.ok()) return failure;
+        for (const auto& [id, status] : expected) {
+            if (!outcomes.contains(id)) {
+                return Status(hub::Code::unavailable, "no feedback for " + id + " within " +
+                                                          std::to_string(timeout_s) + " s");
+            }
+            if (outcomes.at(id) != status) {
+                return Status(hub::Code::internal, "feedback for " + id + " says " +
+                                                       outcomes.at(id) + ", expected " + status);
+            }
+        }
+        return Status();
+    }
+
+    const std::map<std::string, std::string> expected;
+    std::map<std::string, std::string> outcomes;
+    Status failure;
+    AmqpServiceClient service;
+};
+
 // A service sends two messages asking for full feedback; the device completes one and rejects
 // the other; the feedback says Success and Rejected for exactly those.
 Status c2d_settled_with_feedback(hub::server::RealEnv& env, const Options& options) {
     const std::string stamp = std::to_string(env.utc_now_ms());
-    const std::map<std::string, std::string> expected = {
-        {"hubconform-complete-" + stamp, "Success"}, {"hubconform-reject-" + stamp, "Rejected"}};
+    FeedbackWatch watch(env, options,
+                        {{"hubconform-complete-" + stamp, "Success"},
+                         {"hubconform-reject-" + stamp, "Rejected"}});
     AmqpDeviceClient device(env, client_config(options));
     std::map<std::string, int> deliveries;
     device.on_c2d = [&](const conformance::ReceivedC2d& m) {
         ++deliveries[m.message_id];
-        return expected.contains(m.message_id) && expected.at(m.message_id) == "Rejected"
+        return watch.expected.contains(m.message_id) &&
+                       watch.expected.at(m.message_id) == "Rejected"
                    ? conformance::C2dOutcome::reject
                    : conformance::C2dOutcome::complete;
     };
-    AmqpServiceClient service(env, service_config(options));
-    Status failure;
-    std::map<std::string, std::string> outcomes;
-    service.on_sent = [&](const std::string& id, const Status& s) {
-        if (!s.ok()) failure = Status(s.code(), "the hub refused C2D " + id + ": " + s.message());
-    };
-    service.on_failed = [&](const Status& s) {
-        failure = s;
-        env.stop();
-    };
-    service.on_feedback = [&](const std::string& json) {
-        collect_feedback(json, expected, outcomes);
-        if (outcomes.size() == expected.size()) env.stop();
-    };
     device.start();
-    service.start();
-    for (const auto& [id, status] : expected) {
-        service.send({options.target.device_id, id, hub::Bytes(id.begin(), id.end()), "full"});
+    watch.service.start();
+    for (const auto& [id, status] : watch.expected) {
+        watch.service.send(
+            {options.target.device_id, id, hub::Bytes(id.begin(), id.end()), "full"});
     }
     Status run = env.run_for(Duration::seconds(options.timeout_s));
     device.stop();
-    service.stop();
+    watch.service.stop();
     if (!run.ok()) return run;
-    if (!failure.ok()) return failure;
-    for (const auto& [id, status] : expected) {
-        if (!deliveries.contains(id)) return Status(hub::Code::unavailable, id + " never reached the device");
-        if (!outcomes.contains(id)) {
-            return Status(hub::Code::unavailable, "no feedback for " + id + " within " +
-                                                      std::to_string(options.timeout_s) + " s");
-        }
-        if (outcomes.at(id) != status) {
-            return Status(hub::Code::internal, "feedback for " + id + " says " + outcomes.at(id) +
-                                                   ", expected " + status);
+    for (const auto& [id, status] : watch.expected) {
+        if (watch.failure.ok() && !deliveries.contains(id)) {
+            return Status(hub::Code::unavailable, id + " never reached the device");
         }
     }
+    return watch.verdict(options.timeout_s);
+}
+
+// While the device is offline, a service sends a message that expires in a few seconds and
+// asks for negative feedback: the hub dead-letters it at its expiry and says Expired, and the
+// device, connecting afterwards, never gets it. (The device must not be connected elsewhere.)
+Status c2d_expired_with_feedback(hub::server::RealEnv& env, const Options& options) {
+    const std::string id = "hubconform-expire-" + std::to_string(env.utc_now_ms());
+    FeedbackWatch watch(env, options, {{id, "Expired"}});
+    watch.service.start();
+    conformance::C2dToSend message{options.target.device_id, id, hub::Bytes(id.begin(), id.end()),
+                                   "negative"};
+    message.expiry_time_utc_ms = env.utc_now_ms() + kShortTtlMs;
+    watch.service.send(message);
+    Status run = env.run_for(Duration::seconds(options.timeout_s));
+    watch.service.stop();
+    if (!run.ok()) return run;
+    if (Status s = watch.verdict(options.timeout_s); !s.ok()) return s;
+    AmqpDeviceClient device(env, client_config(options));
+    bool delivered = false;
+    device.on_c2d = [&](const conformance::ReceivedC2d& m) {
+        delivered = delivered || m.message_id == id;
+        return conformance::C2dOutcome::complete;
+    };
+    device.start();
+    run = env.run_for(Duration::seconds(2));
+    device.stop();
+    if (!run.ok()) return run;
+    if (delivered) return Status(hub::Code::internal, "the expired " + id + " reached the device");
     return Status();
 }
 
@@ -208,6 +262,10 @@ const std::vector<Case>& cases() {
         {"c2d.settled-with-feedback",
          "C2D completed and rejected by the device yield Success and Rejected feedback", true,
          c2d_settled_with_feedback},
+        {"c2d.expired-with-feedback",
+         "a C2D message that expires while its device is offline yields Expired feedback and "
+         "is never delivered",
+         true, c2d_expired_with_feedback},
     };
     return all;
 }
