@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <utility>
+
 #include "scenarios/test_configs.hpp"
 
 namespace scenarios {
@@ -39,18 +41,23 @@ TEST(C2dScenario, PassesWithResetsCrashesPartitionsAndClogs) {
     }
 }
 
+// The same run on the timing wheel and on the binary heap.
+std::pair<ScenarioResult, ScenarioResult> on_both_schedulers(ScenarioConfig config) {
+    config.scheduler = simnet::SchedulerKind::wheel;
+    ScenarioResult wheel = run_scenario(config);
+    config.scheduler = simnet::SchedulerKind::heap;
+    return {std::move(wheel), run_scenario(config)};
+}
+
 TEST(C2dScenario, SameSeedSameTraceHashOnBothSchedulers) {
     ScenarioConfig wheel = small_c2d_config(42);
     wheel.swarm = true;
-    ScenarioConfig heap = wheel;
-    heap.scheduler = simnet::SchedulerKind::heap;
-    const ScenarioResult a = run_scenario(wheel);
+    const auto [a, c] = on_both_schedulers(wheel);
     const ScenarioResult b = run_scenario(wheel);
-    const ScenarioResult c = run_scenario(heap);
     EXPECT_TRUE(a.ok) << a.verdict << "\nreplay: " << replay_command(wheel);
     EXPECT_EQ(a.trace_hash, b.trace_hash);
     EXPECT_EQ(a.events, b.events);
-    EXPECT_EQ(a.trace_hash, c.trace_hash) << replay_command(heap);
+    EXPECT_EQ(a.trace_hash, c.trace_hash);
     EXPECT_EQ(a.verdict, c.verdict);
     ScenarioConfig other = wheel;
     other.seed = 43;
@@ -76,15 +83,12 @@ TEST(C2dScenario, ReplayCommandNamesTheScenario) {
 }
 
 TEST(C2dScenario, AFailingRunFailsTheSameWayOnBothSchedulers) {
-    ScenarioConfig wheel = small_c2d_config(3);
-    wheel.plant_bug_c2d_skip_sync = true;
-    ScenarioConfig heap = wheel;
-    heap.scheduler = simnet::SchedulerKind::heap;
-    const ScenarioResult a = run_scenario(wheel);
-    const ScenarioResult b = run_scenario(heap);
+    ScenarioConfig config = small_c2d_config(3);
+    config.plant_bug_c2d_skip_sync = true;
+    const auto [a, b] = on_both_schedulers(config);
     EXPECT_FALSE(a.ok);
     EXPECT_EQ(a.verdict, b.verdict);
-    EXPECT_EQ(a.trace_hash, b.trace_hash) << replay_command(heap);
+    EXPECT_EQ(a.trace_hash, b.trace_hash) << replay_command(config);
 }
 
 // Determinism as a property: any seed, any fault mix, either scheduler, pass or fail, replays
