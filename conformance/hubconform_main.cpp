@@ -225,6 +225,32 @@ Status c2d_settled_with_feedback(hub::server::RealEnv& env, const Options& optio
     return watch.verdict(options.timeout_s);
 }
 
+// The device abandons a message the first time it gets it: the hub delivers it again, the
+// device completes it, and the feedback says Success (an abandon is not an outcome).
+Status c2d_abandon_redelivered(hub::server::RealEnv& env, const Options& options) {
+    const std::string id = "hubconform-abandon-" + std::to_string(env.utc_now_ms());
+    FeedbackWatch watch(env, options, {{id, "Success"}});
+    AmqpDeviceClient device(env, client_config(options));
+    int deliveries = 0;
+    device.on_c2d = [&](const conformance::ReceivedC2d& m) {
+        if (m.message_id != id) return conformance::C2dOutcome::complete;
+        return ++deliveries == 1 ? conformance::C2dOutcome::abandon
+                                 : conformance::C2dOutcome::complete;
+    };
+    device.start();
+    watch.service.start();
+    watch.service.send({options.target.device_id, id, hub::Bytes(id.begin(), id.end()), "full"});
+    Status run = env.run_for(Duration::seconds(options.timeout_s));
+    device.stop();
+    watch.service.stop();
+    if (!run.ok()) return run;
+    if (watch.failure.ok() && deliveries < 2) {
+        return Status(hub::Code::unavailable, id + " was delivered " + std::to_string(deliveries) +
+                                                  " time(s); an abandon must redeliver it");
+    }
+    return watch.verdict(options.timeout_s);
+}
+
 // While the device is offline, a service sends a message that expires in a few seconds and
 // asks for negative feedback: the hub dead-letters it at its expiry and says Expired, and the
 // device, connecting afterwards, never gets it. (The device must not be connected elsewhere.)
@@ -262,6 +288,9 @@ const std::vector<Case>& cases() {
         {"c2d.settled-with-feedback",
          "C2D completed and rejected by the device yield Success and Rejected feedback", true,
          c2d_settled_with_feedback},
+        {"c2d.abandon-redelivered",
+         "a C2D message the device abandons is delivered again; completed, it yields Success",
+         true, c2d_abandon_redelivered},
         {"c2d.expired-with-feedback",
          "a C2D message that expires while its device is offline yields Expired feedback and "
          "is never delivered",
