@@ -1,6 +1,7 @@
 #include "hub/core/d2c_log.hpp"
 
 #include <charconv>
+#include <cstdio>
 #include <optional>
 
 #include "hub/store/codec.hpp"
@@ -391,8 +392,9 @@ void D2cLog::finish_commit() {
     }
     std::vector<Pending> batch;
     batch.swap(in_flight_);
-    env_.trace("d2c.commit", "events=" + std::to_string(batch.size()) + " ok=" +
-                                 (status.ok() ? "1" : "0"));
+    char detail[48];  // no heap string per commit: this runs once per durable batch
+    std::snprintf(detail, sizeof detail, "events=%zu ok=%d", batch.size(), status.ok() ? 1 : 0);
+    env_.trace("d2c.commit", detail);
     std::vector<std::pair<AppendDone, Result<EventPosition>>> calls;
     calls.swap(calls_);
     for (Pending& item : batch) {
