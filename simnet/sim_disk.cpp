@@ -90,7 +90,24 @@ hub::Result<hub::Bytes> SimDisk::read(const std::string& name) {
     if (it == files_.end()) {
         return no_such_file(name);
     }
-    hub::Bytes copy = it->second.data;
+    return maybe_corrupted(it->second.data);
+}
+
+hub::Result<hub::Bytes> SimDisk::read_range(const std::string& name, uint64_t offset,
+                                            uint64_t length) {
+    auto it = files_.find(name);
+    if (it == files_.end()) {
+        return no_such_file(name);
+    }
+    const hub::Bytes& data = it->second.data;
+    const uint64_t begin = std::min<uint64_t>(offset, data.size());
+    const uint64_t end = std::min<uint64_t>(data.size(), begin + length);
+    return maybe_corrupted(hub::ByteView(data).subspan(begin, end - begin));
+}
+
+// A copy of what was read, with one bit flipped when read corruption is on and the draw says so.
+hub::Bytes SimDisk::maybe_corrupted(hub::ByteView bytes) {
+    hub::Bytes copy(bytes.begin(), bytes.end());
     if (read_corruption_random_ && !copy.empty() &&
         read_corruption_random_->chance(read_corruption_numerator_,
                                         read_corruption_denominator_)) {

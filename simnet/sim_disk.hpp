@@ -83,6 +83,8 @@ class SimDisk : public hub::Disk {
     hub::Status append(const std::string& name, hub::ByteView bytes) override;
     hub::Status pwrite(const std::string& name, uint64_t offset, hub::ByteView bytes) override;
     hub::Result<hub::Bytes> read(const std::string& name) override;
+    hub::Result<hub::Bytes> read_range(const std::string& name, uint64_t offset,
+                                       uint64_t length) override;
     hub::Status sync(const std::string& name) override;
     uint64_t sync_async(const std::string& name, SyncDone done) override;
     void cancel_sync(uint64_t id) override;
@@ -122,6 +124,7 @@ class SimDisk : public hub::Disk {
     const DiskStats& stats() const { return stats_; }
 
   private:
+    hub::Bytes maybe_corrupted(hub::ByteView bytes);
     struct File {
         hub::Bytes data;  // what the process sees
         uint64_t synced_size = 0;

@@ -5,12 +5,18 @@
 
 #include <optional>
 
+#include "hub/env/disk_read_range_check.hpp"
 #include "hub/store/record_log.hpp"
 
 namespace simnet {
 namespace {
 
 hub::Bytes fill(size_t n, uint8_t v) { return hub::Bytes(n, v); }
+
+TEST(SimDisk, ReadRangeReadsAPartOfTheFile) {
+    SimDisk disk;
+    hub::expect_read_range_contract(disk);
+}
 
 TEST(SimDisk, SyncedDataAlwaysSurvivesCrash) {
     for (uint64_t seed = 0; seed < 50; ++seed) {

@@ -40,7 +40,7 @@ std::map<std::string, proton::value> partition_properties(const D2cLog& log, uin
     const uint64_t end = log.end_sequence_number(p);
     const int64_t last = static_cast<int64_t>(end) - 1;
     const StoredEvent* newest = end == 0 ? nullptr : log.event_at(p, end - 1);
-    const bool empty = log.events(p).empty();
+    const bool empty = log.first_sequence_number(p) == end;
     return {
         {"name", entity},
         {"type", std::string("com.microsoft:partition")},
@@ -190,17 +190,9 @@ PartitionReader::PartitionReader(const D2cLog& log, uint32_t partition, const St
         case StartPosition::Kind::sequence_number:
             next_ = static_cast<uint64_t>(start.value) + (start.inclusive ? 0 : 1);
             break;
-        case StartPosition::Kind::enqueued_time: {
-            const std::deque<StoredEvent>& events = log.events(partition);
-            size_t i = 0;
-            while (i < events.size() &&
-                   (events[i].enqueued_time_ms < start.value ||
-                    (!start.inclusive && events[i].enqueued_time_ms == start.value))) {
-                ++i;
-            }
-            next_ = first + i;
+        case StartPosition::Kind::enqueued_time:
+            next_ = log.first_enqueued_from(partition, start.value, start.inclusive);
             break;
-        }
     }
     next_ = std::max(next_, first);  // a position retention already dropped: the first kept
 }

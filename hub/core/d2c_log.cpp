@@ -147,7 +147,11 @@ Status D2cLog::recover_segment(uint32_t p, Segment& segment, bool* gap) {
         return records.status();
     }
     part.next_sequence_number = segment.first_sequence_number;
+    uint64_t offset = store::kFileHeaderBytes;  // frames follow the header back to back
     for (const Bytes& record : *records) {
+        const IndexEntry where{segment.file.get(), offset, 0,
+                               static_cast<uint32_t>(store::kRecordHeaderBytes + record.size())};
+        offset += where.frame_bytes;
         Result<StoredEvent> event = decode_event(record);
         if (!event.ok()) {
             return Status(Code::corruption, name + ": " + event.status().message());
@@ -157,7 +161,9 @@ Status D2cLog::recover_segment(uint32_t p, Segment& segment, bool* gap) {
         }
         part.next_sequence_number = event->sequence_number + 1;
         segment.newest_enqueued_ms = event->enqueued_time_ms;
-        part.committed.push_back(std::move(*event));
+        IndexEntry entry = where;
+        entry.enqueued_ms = event->enqueued_time_ms;
+        retain(part, std::move(*event), entry);
     }
     segment.end_sequence_number = part.next_sequence_number;
     segment.header_durable = segment.file->size_bytes() > 0;
@@ -206,7 +212,7 @@ Status D2cLog::recover_partition(uint32_t p) {
     }
     part.committed_end = part.next_sequence_number;
     env_.trace("d2c.recovered", stem + " segments=" + std::to_string(part.segments.size()) +
-                                    " events=" + std::to_string(part.committed.size()));
+                                    " events=" + std::to_string(part.index.size()));
     return Status::ok_status();
 }
 
@@ -236,10 +242,9 @@ const std::deque<StoredEvent>& D2cLog::events(uint32_t partition) const {
 uint64_t D2cLog::first_sequence_number(uint32_t partition) const {
     HUB_ASSERT(partition < partitions_.size());
     const Partition& part = partitions_[partition];
-    const uint64_t first = part.committed.empty() ? part.committed_end
-                                                  : part.committed.front().sequence_number;
-    HUB_ASSERT(first + part.committed.size() == part.committed_end);
-    return first;
+    HUB_ASSERT(part.committed.empty() ||
+               part.committed.back().sequence_number + 1 == part.committed_end);
+    return part.committed_end - part.index.size();
 }
 
 uint64_t D2cLog::end_sequence_number(uint32_t partition) const {
@@ -252,9 +257,50 @@ const StoredEvent* D2cLog::event_at(uint32_t partition, uint64_t sequence_number
     if (sequence_number < first || sequence_number >= end_sequence_number(partition)) {
         return nullptr;
     }
-    const StoredEvent& e = partitions_[partition].committed[sequence_number - first];
-    HUB_ASSERT(e.sequence_number == sequence_number);
-    return &e;
+    const Partition& part = partitions_[partition];
+    const uint64_t cached_first = part.committed_end - part.committed.size();
+    if (sequence_number >= cached_first) {
+        const StoredEvent& e = part.committed[sequence_number - cached_first];
+        HUB_ASSERT(e.sequence_number == sequence_number);
+        return &e;
+    }
+    // Older than the RAM cache: read it back from its segment.
+    const IndexEntry& where = part.index[sequence_number - first];
+    Result<Bytes> record = where.file->read_record(where.offset, where.frame_bytes);
+    Result<StoredEvent> event =
+        record.ok() ? decode_event(*record) : Result<StoredEvent>(record.status());
+    if (!event.ok() || event->sequence_number != sequence_number) {
+        env_.trace("d2c.read-failed", where.file->file_name() + " seq=" +
+                                          std::to_string(sequence_number) + " " +
+                                          event.status().to_string());
+        return nullptr;
+    }
+    part.read_back = std::move(*event);
+    return &part.read_back;
+}
+
+uint64_t D2cLog::first_enqueued_from(uint32_t partition, int64_t utc_ms, bool inclusive) const {
+    const Partition& part = partitions_[partition];
+    uint64_t seq = first_sequence_number(partition);
+    for (const IndexEntry& where : part.index) {
+        if (where.enqueued_ms > utc_ms || (inclusive && where.enqueued_ms == utc_ms)) break;
+        ++seq;
+    }
+    return seq;
+}
+
+// Records a committed event: indexed, and decoded in the RAM cache (which sheds its oldest
+// events past cache_bytes, keeping at least the newest).
+void D2cLog::retain(Partition& part, StoredEvent event, const IndexEntry& where) {
+    part.index.push_back(where);
+    part.committed.push_back(std::move(event));
+    part.committed_frames.push_back(where.frame_bytes);
+    part.cached_bytes += where.frame_bytes;
+    while (part.cached_bytes > config_.cache_bytes && part.committed.size() > 1) {
+        part.cached_bytes -= part.committed_frames.front();
+        part.committed_frames.pop_front();
+        part.committed.pop_front();
+    }
 }
 
 std::vector<std::string> D2cLog::segment_files(uint32_t partition) const {
@@ -312,7 +358,10 @@ void D2cLog::append(D2cMessage message, AppendDone done) {
     active.end_sequence_number = part.next_sequence_number;
     active.newest_enqueued_ms = event.enqueued_time_ms;
     mark_dirty(part);
-    pending_.push_back(Pending{std::move(event), std::move(done)});
+    const auto frame_bytes = static_cast<uint32_t>(framed.bytes().size());
+    const IndexEntry where{active.file.get(), active.file->size_bytes() - frame_bytes,
+                           event.enqueued_time_ms, frame_bytes};
+    pending_.push_back(Pending{std::move(event), std::move(done), where});
     schedule_commit(env_.now() + config_.group_commit_delay);
 }
 
@@ -403,7 +452,7 @@ void D2cLog::finish_commit() {
             Partition& part = partitions_[item.event.partition];
             HUB_ASSERT(pos.sequence_number == part.committed_end);
             part.committed_end = pos.sequence_number + 1;
-            part.committed.push_back(std::move(item.event));
+            retain(part, std::move(item.event), item.where);
             calls.emplace_back(std::move(item.done), pos);
         } else {
             calls.emplace_back(std::move(item.done), status);
@@ -486,7 +535,13 @@ bool D2cLog::drop_oldest_if_due(uint32_t p, int64_t cutoff_ms) {
     }
     while (!part.committed.empty() &&
            part.committed.front().sequence_number < oldest.end_sequence_number) {
+        part.cached_bytes -= part.committed_frames.front();
+        part.committed_frames.pop_front();
         part.committed.pop_front();
+    }
+    for (uint64_t seq = part.committed_end - part.index.size(); seq < oldest.end_sequence_number;
+         ++seq) {
+        part.index.pop_front();
     }
     env_.trace("d2c.retention", name + (expired ? " expired" : " over-size"));
     part.segments.pop_front();

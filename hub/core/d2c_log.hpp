@@ -93,6 +93,9 @@ struct D2cLogConfig {
     // Oldest segments go when their newest event is older than this (IoT Hub's default D2C
     // retention is one day).
     Duration retention = Duration::seconds(24 * 3600);
+    // Records (frame bytes) of the newest committed events kept decoded in RAM per partition;
+    // older retained events are read back from disk on demand. UINT64_MAX: all of them.
+    uint64_t cache_bytes = UINT64_MAX;
     // A planted bug for proving the checkers: acknowledge without syncing. Never set it
     // outside tests and `hubsim --plant-bug skip-sync`.
     bool planted_bug_skip_sync = false;
@@ -120,16 +123,22 @@ class D2cLog {
 
     uint32_t partition_of(std::string_view device_id) const;
     uint32_t partition_count() const { return config_.partitions; }
-    // Retained committed events of one partition, in sequence order, from
-    // first_sequence_number(partition): index i holds sequence number first + i.
+    // The committed events of one partition kept decoded in RAM, in sequence order: the newest
+    // retained ones (all retained ones unless `cache_bytes` limits them). Readers that must see
+    // every retained event use event_at() from first_sequence_number().
     const std::deque<StoredEvent>& events(uint32_t partition) const;
     // The oldest retained committed event's sequence number; end_sequence_number() when none is
     // retained (then the next event gets it).
     uint64_t first_sequence_number(uint32_t partition) const;
     // One past the newest committed event (0 for a partition that never had one).
     uint64_t end_sequence_number(uint32_t partition) const;
-    // The committed event with this sequence number, or nullptr (not yet committed, or gone).
+    // The committed event with this sequence number, or nullptr (not yet committed, gone, or
+    // unreadable from disk). The pointer is valid until the next event_at() for the partition
+    // or the next change to the log. Not in the RAM cache: read back from its segment.
     const StoredEvent* event_at(uint32_t partition, uint64_t sequence_number) const;
+    // The first retained sequence number whose event was enqueued at or after `utc_ms` (after
+    // it, when `inclusive` is false); end_sequence_number() when none was.
+    uint64_t first_enqueued_from(uint32_t partition, int64_t utc_ms, bool inclusive) const;
     size_t uncommitted_count() const { return pending_.size() + in_flight_.size(); }
     // Segment files of one partition, oldest first (tests, reports).
     std::vector<std::string> segment_files(uint32_t partition) const;
@@ -144,9 +153,21 @@ class D2cLog {
         bool header_durable = false;       // its file exists durably (recovered or created)
         std::unique_ptr<store::RecordLog> file;
     };
+    // Where a retained committed event lives on disk.
+    struct IndexEntry {
+        const store::RecordLog* file = nullptr;  // its segment's (owned by `segments`)
+        uint64_t offset = 0;                     // of its frame in that file
+        int64_t enqueued_ms = 0;
+        uint32_t frame_bytes = 0;
+    };
     struct Partition {
         std::deque<Segment> segments;  // oldest first; back() takes appends
-        std::deque<StoredEvent> committed;
+        // Every retained committed event: index i is sequence number committed_end - size + i.
+        std::deque<IndexEntry> index;
+        std::deque<StoredEvent> committed;     // the newest of them, decoded (the RAM cache)
+        std::deque<uint32_t> committed_frames;  // their frame bytes
+        uint64_t cached_bytes = 0;              // sum of committed_frames
+        mutable StoredEvent read_back;          // the last event event_at() read from disk
         uint64_t next_sequence_number = 0;
         uint64_t committed_end = 0;            // one past the newest committed event
         // Written since the last commit started. Never dangling: a segment holding an
@@ -156,6 +177,7 @@ class D2cLog {
     struct Pending {
         StoredEvent event;
         AppendDone done;
+        IndexEntry where;
     };
 
     D2cLog(Env& env, D2cLogConfig config) : env_(env), config_(config) {}
@@ -164,6 +186,7 @@ class D2cLog {
     Result<Segment> open_segment(uint32_t p, uint64_t first_sequence_number);
     Status roll_if_full(uint32_t p, size_t record_bytes);
     void mark_dirty(Partition& part);
+    void retain(Partition& part, StoredEvent event, const IndexEntry& where);
     bool drop_oldest_if_due(uint32_t p, int64_t cutoff_ms);
     Status roll_expired_active(uint32_t p, int64_t cutoff_ms);
     void arm_retention_timer();

@@ -271,6 +271,49 @@ TEST_F(D2cSegmentTest, RollsAtTheSegmentSizeAndRecoversAcrossSegments) {
     EXPECT_EQ(again->events(0).back().sequence_number, 30u);
 }
 
+// With a RAM cache of one event, every older event is read back from its segment file: the
+// same events, before and after a reopen, and damage on disk reads as missing, not as garbage.
+TEST_F(D2cSegmentTest, EventsOlderThanTheCacheAreReadBackFromTheirSegments) {
+    config.cache_bytes = 1;
+    std::vector<std::string> failures;
+    sim.add_trace_sink([&](const simnet::TraceEvent& e) {
+        if (e.kind == "d2c.read-failed") failures.push_back(e.detail);
+    });
+    auto log = open_with_config();
+    append_acked(*log, 30);
+    sim.run_until([] { return false; }, sim.now() + Duration::seconds(2));
+    append_acked(*log, 5);
+    ASSERT_GE(log->segment_files(0).size(), 5u);
+    EXPECT_EQ(log->events(0).size(), 1u);  // only the newest stays decoded
+    const auto expect_all = [&](D2cLog& l) {
+        for (uint64_t seq = 0; seq < 35; ++seq) {
+            const StoredEvent* e = l.event_at(0, seq);
+            ASSERT_NE(e, nullptr) << seq;
+            EXPECT_EQ(e->sequence_number, seq);
+            EXPECT_EQ(e->message.message_id, "m" + std::to_string(seq));
+            EXPECT_EQ(e->message.body.size(), 200u);
+            EXPECT_EQ(e->message.properties.size(), 1u);
+        }
+        // Enqueued-time positions use the index: the last five came 2 s later.
+        const int64_t late = l.event_at(0, 30)->enqueued_time_ms;
+        EXPECT_EQ(l.first_enqueued_from(0, late, /*inclusive=*/true), 30u);
+        EXPECT_EQ(l.first_enqueued_from(0, late, /*inclusive=*/false), 35u);
+    };
+    expect_all(*log);
+    log.reset();
+    auto again = open_with_config();
+    EXPECT_EQ(again->events(0).size(), 1u);
+    expect_all(*again);
+    EXPECT_TRUE(failures.empty());
+    // A flipped byte in the first record (read-only damage: recovery already ran).
+    const std::string oldest = again->segment_files(0).front();
+    const uint64_t in_first_record = store::kFileHeaderBytes + store::kRecordHeaderBytes + 20;
+    ASSERT_TRUE(node.sim_disk().pwrite(oldest, in_first_record, Bytes{'!'}).ok());
+    EXPECT_EQ(again->event_at(0, 0), nullptr);
+    EXPECT_EQ(failures.size(), 1u);
+    EXPECT_NE(again->event_at(0, 1), nullptr);
+}
+
 TEST_F(D2cSegmentTest, RetentionBySizeDropsWholeOldestSegments) {
     config.retention_bytes = 3000;
     auto log = open_with_config();
@@ -351,17 +394,21 @@ TEST_F(D2cSegmentTest, RecoveryCutsEverythingAfterASequenceGap) {
 // (by size and by time), with disk latency so some crash points fall inside a sync.
 class SegmentCrashWorld {
   public:
-    static D2cLogConfig config() {
+    D2cLogConfig config() const {
         D2cLogConfig c;
         c.partitions = 2;
         c.segment_bytes = 900;
         c.retention_bytes = 2500;
         c.retention = Duration::millis(60);
+        c.cache_bytes = cache_bytes_;
         return c;
     }
     static constexpr int kSteps = 70;
 
-    explicit SegmentCrashWorld(bool garbage) {
+    // cache_bytes: the log's RAM cache; 1 keeps one decoded event per partition, so every other
+    // read goes back to the segment files.
+    explicit SegmentCrashWorld(bool garbage, uint64_t cache_bytes = UINT64_MAX)
+        : cache_bytes_(cache_bytes) {
         node.sim_disk().set_crash_garbage(garbage);
         node.sim_disk().set_sync_latency(simnet::LatencyModel::fixed(Duration::micros(700)));
         sim.add_trace_sink([this](const simnet::TraceEvent& e) {
@@ -402,7 +449,6 @@ class SegmentCrashWorld {
         ASSERT_TRUE(recovered.ok()) << where << " " << recovered.status().to_string();
         std::map<std::string, uint64_t> found;
         for (uint32_t p = 0; p < config().partitions; ++p) {
-            const auto& events = (*recovered)->events(p);
             const uint64_t first = (*recovered)->first_sequence_number(p);
             EXPECT_GE((*recovered)->end_sequence_number(p), live_first[p]) << where;
             if (first > live_first[p]) {
@@ -410,12 +456,14 @@ class SegmentCrashWorld {
                     << where << ": partition " << p << " lost " << live_first[p] << ".." << first
                     << " without a retention check";
             }
-            for (size_t i = 0; i < events.size(); ++i) {
-                ASSERT_EQ(events[i].sequence_number, first + i) << where;
-                const std::string& id = events[i].message.message_id;
+            for (uint64_t seq = first; seq < (*recovered)->end_sequence_number(p); ++seq) {
+                const StoredEvent* event = (*recovered)->event_at(p, seq);
+                ASSERT_NE(event, nullptr) << where << " seq " << seq;
+                ASSERT_EQ(event->sequence_number, seq) << where;
+                const std::string id = event->message.message_id;
                 EXPECT_TRUE(sent.contains(id)) << id;
                 EXPECT_FALSE(found.contains(id)) << id << " twice";
-                found[id] = events[i].sequence_number;
+                found[id] = seq;
             }
         }
         for (const auto& [id, seq] : acked) {
@@ -437,14 +485,19 @@ class SegmentCrashWorld {
     std::map<std::string, uint64_t> acked;  // message id -> sequence number
     std::vector<std::string> retention_events;
     size_t drops_before_crash = 0;
+
+  private:
+    uint64_t cache_bytes_;
 };
 
 // Crash after every step of the workload, with three tears (one with garbage).
+// Both with every event decoded in RAM and with a one-event cache (reads from the segments).
 TEST(D2cSegmentCrash, NothingAcknowledgedAndRetainedIsLostAtAnyCrashPoint) {
     size_t drops_seen = 0;
     for (int crash_at = 0; crash_at <= SegmentCrashWorld::kSteps; ++crash_at) {
-        for (uint64_t tear_seed = 0; tear_seed < 3; ++tear_seed) {
-            SegmentCrashWorld world(/*garbage=*/tear_seed == 2);
+        for (uint64_t tear_seed = 0; tear_seed < 6; ++tear_seed) {
+            SegmentCrashWorld world(/*garbage=*/tear_seed % 3 == 2,
+                                    tear_seed < 3 ? UINT64_MAX : 1);
             for (int k = 0; k < crash_at; ++k) world.step(k);
             world.crash_and_check(tear_seed, "crash_at=" + std::to_string(crash_at) +
                                                  " seed=" + std::to_string(tear_seed));
@@ -468,7 +521,7 @@ TEST(D2cSegmentCrash, NothingAcknowledgedAndRetainedIsLostAfterAnyDiskWrite) {
     }
     ASSERT_GT(total_writes, 50u);
     for (uint64_t n = 0; n <= total_writes; ++n) {
-        SegmentCrashWorld world(/*garbage=*/n % 3 == 2);
+        SegmentCrashWorld world(/*garbage=*/n % 3 == 2, n % 2 == 1 ? 1 : UINT64_MAX);
         world.node.sim_disk().set_freeze_after_writes(n);
         for (int k = 0; k < SegmentCrashWorld::kSteps; ++k) world.step(k);
         world.sim.run_until([] { return false; }, world.sim.now() + Duration::millis(5));

@@ -15,6 +15,7 @@
 //   env.schedule(env.now() + Duration::millis(5), [this] { on_commit_timer(); });
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,6 +50,17 @@ class Disk {
     virtual Status pwrite(const std::string& name, uint64_t offset, ByteView bytes) = 0;
     // The whole file as this process sees it (synced and unsynced bytes).
     virtual Result<Bytes> read(const std::string& name) = 0;
+    // Up to `length` bytes from `offset`, fewer at the end of the file (none past it). The
+    // default reads the whole file; disks override it with a positioned read.
+    virtual Result<Bytes> read_range(const std::string& name, uint64_t offset, uint64_t length) {
+        Result<Bytes> all = read(name);
+        if (!all.ok() || offset >= all->size()) {
+            return all.ok() ? Result<Bytes>(Bytes{}) : all;
+        }
+        const uint64_t end = std::min<uint64_t>(all->size(), offset + length);
+        return Bytes(all->begin() + static_cast<ptrdiff_t>(offset),
+                     all->begin() + static_cast<ptrdiff_t>(end));
+    }
     // Makes the file durable up to its current size before returning. Blocking: for
     // control-plane writers (registry, provisioning) and recovery.
     virtual Status sync(const std::string& name) = 0;

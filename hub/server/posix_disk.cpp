@@ -202,6 +202,31 @@ Result<Bytes> PosixDisk::read(const std::string& name) {
     return bytes;
 }
 
+Result<Bytes> PosixDisk::read_range(const std::string& name, uint64_t offset, uint64_t length) {
+    Result<int> fd = open_file(name, /*create=*/false);
+    if (!fd.ok()) {
+        return fd.status();
+    }
+    Bytes bytes(static_cast<size_t>(length));
+    size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::pread(*fd, bytes.data() + done, bytes.size() - done,
+                            static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return errno_status("read", path_of(name), errno);
+        }
+        if (n == 0) {
+            break;  // the end of the file
+        }
+        done += static_cast<size_t>(n);
+    }
+    bytes.resize(done);
+    return bytes;
+}
+
 Status PosixDisk::sync(const std::string& name) {
     Result<int> fd = open_file(name, /*create=*/false);
     if (!fd.ok()) {

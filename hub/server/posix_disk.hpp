@@ -51,6 +51,7 @@ class PosixDisk final : public Disk {
     Status append(const std::string& name, ByteView bytes) override;
     Status pwrite(const std::string& name, uint64_t offset, ByteView bytes) override;
     Result<Bytes> read(const std::string& name) override;
+    Result<Bytes> read_range(const std::string& name, uint64_t offset, uint64_t length) override;
     Status sync(const std::string& name) override;
     uint64_t sync_async(const std::string& name, SyncDone done) override;
     void cancel_sync(uint64_t id) override;

@@ -6,11 +6,21 @@
 
 #include <optional>
 
+#include "hub/env/disk_read_range_check.hpp"
 #include "hub/server/real_env.hpp"
 #include "hub/server/test_temp_dir.hpp"
 
 namespace hub::server {
 namespace {
+
+TEST(PosixDisk, ReadRangeReadsAPartOfTheFile) {
+    TestTempDir dir;
+    RealEnvConfig config;
+    config.data_dir = dir.path();
+    Result<std::unique_ptr<RealEnv>> env = RealEnv::open(config);
+    ASSERT_TRUE(env.ok()) << env.status().to_string();
+    expect_read_range_contract((*env)->disk());
+}
 
 TEST(PosixDiskAsync, CallbackRunsLaterFromTheEventLoop) {
     TestTempDir dir;

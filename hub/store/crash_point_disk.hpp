@@ -49,6 +49,9 @@ class CrashPointDisk : public Disk {
     Result<Bytes> read(const std::string& name) override {
         return base_.read(name);
     }
+    Result<Bytes> read_range(const std::string& name, uint64_t offset, uint64_t length) override {
+        return base_.read_range(name, offset, length);
+    }
     Status sync(const std::string& name) override {
         return write([&] { return base_.sync(name); });
     }

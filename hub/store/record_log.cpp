@@ -325,6 +325,21 @@ Status RecordLog::append_sealed(ByteView framed) {
     return Status::ok_status();
 }
 
+Result<Bytes> RecordLog::read_record(uint64_t offset, uint32_t frame_bytes) const {
+    HUB_ASSERT(header_written_);  // the salt is the file's
+    Result<Bytes> frame = disk_.read_range(file_name_, offset, frame_bytes);
+    if (!frame.ok()) {
+        return frame.status();
+    }
+    Bytes payload;
+    if (frame->size() != frame_bytes || parse_record(*frame, 0, salt_, &payload) != frame_bytes) {
+        return Status(Code::corruption, file_name_ + ": no valid record of " +
+                                            std::to_string(frame_bytes) + " bytes at offset " +
+                                            std::to_string(offset));
+    }
+    return payload;
+}
+
 Status RecordLog::sync() { return disk_.sync(file_name_); }
 
 }  // namespace hub::store

@@ -71,6 +71,10 @@ class RecordLog {
     // with this file's salt. REQUIRES: recover() ran (the salt is the file's),
     // framed.size() >= kRecordHeaderBytes, payload <= kRecordPayloadBytesMax.
     void seal(Bytes& framed) const;
+    // Reads back the payload of one record this log recovered or appended: its frame starts at
+    // `offset` and is `frame_bytes` long (header included), and its checksum is verified.
+    // Errors: corruption (not a valid record there), not_found, io_error.
+    Result<Bytes> read_record(uint64_t offset, uint32_t frame_bytes) const;
     // Makes the file exist durably (with its header) even with no record in it.
     Status create();
     Status sync();

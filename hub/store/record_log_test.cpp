@@ -23,6 +23,27 @@ Bytes written(simnet::SimDisk& disk, const std::vector<Bytes>& payloads) {
     return *disk.read("a.log");
 }
 
+// Records read back one at a time by their frame's offset and size, checksums verified.
+TEST(RecordLog, ReadsOneRecordBackByItsOffset) {
+    simnet::SimDisk disk;
+    RecordLog log(disk, "a.log", kSalt);
+    ASSERT_TRUE(log.recover().ok());
+    ASSERT_TRUE(log.append(bytes("one")).ok());
+    const uint64_t second = log.size_bytes();
+    ASSERT_TRUE(log.append(bytes("second")).ok());
+    EXPECT_EQ(second, kFileHeaderBytes + kRecordHeaderBytes + 3);
+    const uint32_t frame = kRecordHeaderBytes + 6;
+    EXPECT_EQ(*log.read_record(second, frame), bytes("second"));
+    EXPECT_EQ(*log.read_record(kFileHeaderBytes, kRecordHeaderBytes + 3), bytes("one"));
+    EXPECT_EQ(log.read_record(second, frame - 1).status().code(), Code::corruption);
+    EXPECT_EQ(log.read_record(second + 1, frame).status().code(), Code::corruption);
+    RecordLog reopened(disk, "a.log");
+    ASSERT_TRUE(reopened.recover().ok());
+    EXPECT_EQ(*reopened.read_record(second, frame), bytes("second"));
+    ASSERT_TRUE(disk.pwrite("a.log", second + kRecordHeaderBytes, bytes("S")).ok());
+    EXPECT_EQ(reopened.read_record(second, frame).status().code(), Code::corruption);
+}
+
 // A salt source is drawn from only when a new file starts: reopening leaves the stream alone.
 TEST(RecordLog, ASaltSourceIsDrawnOnlyForANewFile) {
     simnet::SimDisk disk;
