@@ -14,14 +14,7 @@ const { Client: DeviceClient } = require('azure-iot-device');
 const { Amqp } = require('azure-iot-device-amqp');
 const { Client: ServiceClient } = require('azure-iothub');
 const { Message } = require('azure-iot-common');
-
-const HARD_TIMEOUT_MS = 60 * 1000;
-const timer = setTimeout(() => fail('timeout', `no result after ${HARD_TIMEOUT_MS} ms`), HARD_TIMEOUT_MS);
-
-function fail(what, err) {
-  console.error(`interop: ${what}: ${err && err.stack ? err.stack : err}`);
-  process.exit(1);
-}
+const { fail, run, collectFeedback } = require('./common');
 
 async function main() {
   const deviceCs = process.env.DEVICE_CONNECTION_STRING;
@@ -35,12 +28,7 @@ async function main() {
   await service.open();
 
   const records = [];
-  const feedback = await new Promise((resolve, reject) =>
-    service.getFeedbackReceiver((err, receiver) => (err ? reject(err) : resolve(receiver))));
-  feedback.on('message', (msg) => {
-    for (const r of JSON.parse(msg.data.toString())) records.push(r);
-    feedback.complete(msg, () => {});
-  });
+  await collectFeedback(service, records);
 
   // One message expires before the device ever connects.
   const expiring = new Message('expires');
@@ -96,4 +84,4 @@ async function main() {
   await service.close();
 }
 
-main().then(() => { clearTimeout(timer); process.exit(0); }, (err) => fail('failed', err));
+run(main, 60 * 1000);

@@ -15,7 +15,7 @@ const { Client: DeviceClient, SharedAccessKeyAuthenticationProvider } = require(
 const { Amqp } = require('azure-iot-device-amqp');
 const { Client: ServiceClient } = require('azure-iothub');
 const { Message } = require('azure-iot-common');
-const { check, run } = require('./common');
+const { check, run, collectFeedback } = require('./common');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const COUNT = 6;
@@ -31,12 +31,7 @@ async function main() {
     /HostName=[^;]+/, `HostName=${gateway ? gateway[1] : 'localhost'}`));
   await service.open();
   const records = [];
-  const feedback = await new Promise((resolve, reject) =>
-    service.getFeedbackReceiver((err, receiver) => (err ? reject(err) : resolve(receiver))));
-  feedback.on('message', (msg) => {
-    for (const r of JSON.parse(msg.data.toString())) records.push(r);
-    feedback.complete(msg, () => {});
-  });
+  await collectFeedback(service, records);
 
   const auth = SharedAccessKeyAuthenticationProvider.fromConnectionString(
     deviceCs, TOKEN_VALID_S, RENEWAL_MARGIN_S);

@@ -30,4 +30,16 @@ function wrongKey(key) {
   return (key[0] === 'A' ? 'B' : 'A') + key.slice(1);
 }
 
-module.exports = { fail, check, run, wrongKey };
+// Opens the service's feedback receiver: every record of every feedback message is pushed
+// onto `records`, and the message is completed.
+async function collectFeedback(service, records) {
+  const receiver = await new Promise((resolve, reject) =>
+    service.getFeedbackReceiver((err, r) => (err ? reject(err) : resolve(r))));
+  receiver.on('message', (msg) => {
+    for (const r of JSON.parse(msg.data.toString())) records.push(r);
+    receiver.complete(msg, () => {});
+  });
+  return receiver;
+}
+
+module.exports = { fail, check, run, wrongKey, collectFeedback };
