@@ -97,8 +97,16 @@ bool World::check_log(ScenarioResult* result) {
         return false;
     }
     std::set<std::string> logged;
-    for (uint32_t p = 0; p < process->hub->d2c().partition_count(); ++p) {
-        for (const hub::StoredEvent& event : process->hub->d2c().events(p)) {
+    const hub::D2cLog& log = process->hub->d2c();
+    for (uint32_t p = 0; p < log.partition_count(); ++p) {
+        for (uint64_t seq = log.first_sequence_number(p); seq < log.end_sequence_number(p); ++seq) {
+            const hub::StoredEvent* read = log.event_at(p, seq);
+            if (read == nullptr) {
+                result->verdict = "FAIL: the recovered log cannot read back event " +
+                                  std::to_string(seq) + " of partition " + std::to_string(p);
+                return false;
+            }
+            const hub::StoredEvent& event = *read;
             const std::string& id = event.message.message_id;
             if (!sent_.contains(id) || !id.starts_with(event.message.device_id + "/")) {
                 result->verdict = "FAIL: log holds message '" + id + "' from '" +

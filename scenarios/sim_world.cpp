@@ -46,6 +46,9 @@ SimWorld::SimWorld(const ScenarioConfig& config)
     hub::Random keys = sim_.random_for("keys");
     hub_config_.host_name = "hub";
     hub_config_.d2c.planted_bug_skip_sync = config_.plant_bug_skip_sync;
+    // A small RAM cache, so the checker's reads of the recovered log mostly go back to the
+    // segment files, as an Event Hubs reader behind the tail does on iothubd.
+    hub_config_.d2c.cache_bytes = 4096;
     hub_config_.c2d.store.planted_bug_skip_sync = config_.plant_bug_c2d_skip_sync;
     for (uint32_t d = 0; d < config_.devices; ++d) {
         hub_config_.devices.push_back({"dev-" + std::to_string(d), hub::generate_device_key(keys)});
