@@ -186,14 +186,11 @@ class ClientConnection : public proton::messaging_handler {
 };
 
 AmqpDeviceClient::AmqpDeviceClient(hub::Env& env, DeviceClientConfig config)
-    : env_(env), config_(std::move(config)), backoff_(config_.backoff_min),
-      self_(std::make_shared<AmqpDeviceClient*>(this)) {}
+    : env_(env),
+      config_(std::move(config)),
+      link_(env, config_.backoff_min, config_.backoff_max) {}
 
-AmqpDeviceClient::~AmqpDeviceClient() {
-    *self_ = nullptr;
-    env_.cancel(timer_);
-    connection_.reset();
-}
+AmqpDeviceClient::~AmqpDeviceClient() { connection_.reset(); }
 
 void AmqpDeviceClient::send(std::string message_id, Bytes body) {
     env_.trace("client.queue", message_id);
@@ -204,17 +201,14 @@ void AmqpDeviceClient::send(std::string message_id, Bytes body) {
 }
 
 void AmqpDeviceClient::start() {
-    running_ = true;
-    if (!connection_ && timer_ == 0) {
+    link_.start();
+    if (!connection_ && !link_.retry_pending()) {
         connect();
     }
 }
 
 void AmqpDeviceClient::stop() {
-    running_ = false;
-    ++attempt_;  // a connect still in flight must not bring a stopped client back
-    env_.cancel(timer_);
-    timer_ = 0;
+    link_.stop();
     if (connection_) {
         for (Outgoing& message : connection_->take_in_flight()) {
             queue_.push_front(std::move(message));
@@ -225,29 +219,16 @@ void AmqpDeviceClient::stop() {
 }
 
 void AmqpDeviceClient::connect() {
-    timer_ = 0;
     connection_.reset();
-    const uint64_t attempt = ++attempt_;
-    std::weak_ptr<AmqpDeviceClient*> weak = self_;
-    env_.network().connect(config_.hub_address,
-                           [weak, attempt](hub::Result<std::unique_ptr<hub::Stream>> result) {
-                               std::shared_ptr<AmqpDeviceClient*> self = weak.lock();
-                               if (!self || !*self) {
-                                   return;
-                               }
-                               AmqpDeviceClient& client = **self;
-                               if (attempt != client.attempt_) {
-                                   return;  // stopped (and maybe restarted) meanwhile
-                               }
-                               if (!result.ok()) {
-                                   client.on_connection_lost(result.status());
-                                   return;
-                               }
-                               ++client.connects_;
-                               client.connection_ = std::make_unique<ClientConnection>(
-                                   client, std::move(*result));
-                               client.connection_->start();
-                           });
+    link_.dial(config_.hub_address, [this](hub::Result<std::unique_ptr<hub::Stream>> result) {
+        if (!result.ok()) {
+            on_connection_lost(result.status());
+            return;
+        }
+        ++connects_;
+        connection_ = std::make_unique<ClientConnection>(*this, std::move(*result));
+        connection_->start();
+    });
 }
 
 void AmqpDeviceClient::on_connection_lost(const Status& status) {
@@ -260,17 +241,7 @@ void AmqpDeviceClient::on_connection_lost(const Status& status) {
         }
         in_flight_ = 0;
     }
-    schedule_reconnect();
-}
-
-void AmqpDeviceClient::schedule_reconnect() {
-    if (!running_ || timer_ != 0) {
-        return;
-    }
-    // Full jitter: a random wait up to the current backoff, which doubles up to its bound.
-    const Duration wait{env_.random().uniform_between(config_.backoff_min.ns / 2, backoff_.ns)};
-    backoff_ = std::min(config_.backoff_max, backoff_ * 2);
-    timer_ = env_.schedule(env_.now() + wait, [this] { connect(); });
+    link_.retry_later([this] { connect(); });
 }
 
 bool AmqpDeviceClient::next_outgoing(Outgoing* out) {
@@ -290,7 +261,7 @@ bool AmqpDeviceClient::next_outgoing(Outgoing* out) {
 void AmqpDeviceClient::on_accepted(const std::string& message_id) {
     HUB_ASSERT(in_flight_ > 0);
     --in_flight_;
-    backoff_ = config_.backoff_min;
+    link_.succeeded();
     if (acknowledged_.insert(message_id).second && on_acknowledged) {
         on_acknowledged(message_id);
     }

@@ -24,6 +24,7 @@
 #include <set>
 #include <string>
 
+#include "conformance/reconnector.hpp"
 #include "hub/env/env.hpp"
 
 namespace conformance {
@@ -101,14 +102,10 @@ class AmqpDeviceClient {
     size_t in_flight_ = 0;
     std::set<std::string> acknowledged_;
     std::unique_ptr<ClientConnection> connection_;
-    hub::TimerId timer_ = 0;
-    Duration backoff_;
-    bool running_ = false;
+    Reconnector link_;
     uint64_t connects_ = 0;
     uint64_t failures_ = 0;
-    uint64_t attempt_ = 0;
     uint64_t token_refusals_ = 0;
-    std::shared_ptr<AmqpDeviceClient*> self_;
 };
 
 }  // namespace conformance

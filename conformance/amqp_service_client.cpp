@@ -170,52 +170,39 @@ class ServiceConnection : public proton::messaging_handler {
 };
 
 AmqpServiceClient::AmqpServiceClient(hub::Env& env, ServiceClientConfig config)
-    : env_(env), config_(std::move(config)), backoff_(config_.backoff_min),
-      self_(std::make_shared<AmqpServiceClient*>(this)) {}
+    : env_(env),
+      config_(std::move(config)),
+      link_(env, config_.backoff_min, config_.backoff_max) {}
 
 AmqpServiceClient::~AmqpServiceClient() {
-    *self_ = nullptr;
-    env_.cancel(timer_);
     connection_.reset();
     finished_.reset();
 }
 
 void AmqpServiceClient::start() {
     HUB_ASSERT(!failed_);
-    running_ = true;
-    if (!connection_ && timer_ == 0) {
+    link_.start();
+    if (!connection_ && !link_.retry_pending()) {
         connect();
     }
 }
 
 void AmqpServiceClient::connect() {
-    timer_ = 0;
     connection_.reset();
     finished_.reset();
-    const uint64_t attempt = ++attempt_;
-    std::weak_ptr<AmqpServiceClient*> weak = self_;
-    env_.network().connect(config_.hub_address,
-                           [weak, attempt](hub::Result<std::unique_ptr<hub::Stream>> result) {
-                               std::shared_ptr<AmqpServiceClient*> self = weak.lock();
-                               if (!self || !*self) return;
-                               AmqpServiceClient& client = **self;
-                               if (attempt != client.attempt_) return;  // stopped meanwhile
-                               if (!result.ok()) {
-                                   client.fail(result.status());
-                                   return;
-                               }
-                               ++client.connects_;
-                               client.connection_ = std::make_unique<ServiceConnection>(
-                                   client, std::move(*result));
-                               client.connection_->start();
-                           });
+    link_.dial(config_.hub_address, [this](hub::Result<std::unique_ptr<hub::Stream>> result) {
+        if (!result.ok()) {
+            fail(result.status());
+            return;
+        }
+        ++connects_;
+        connection_ = std::make_unique<ServiceConnection>(*this, std::move(*result));
+        connection_->start();
+    });
 }
 
 void AmqpServiceClient::stop() {
-    running_ = false;
-    ++attempt_;  // a connect still in flight must not bring a stopped client back
-    env_.cancel(timer_);
-    timer_ = 0;
+    link_.stop();
     if (connection_) {
         std::vector<C2dToSend> returned = connection_->take_in_flight();
         for (auto it = returned.rbegin(); it != returned.rend(); ++it) {
@@ -248,7 +235,7 @@ bool AmqpServiceClient::next_outgoing(C2dToSend* out) {
 void AmqpServiceClient::on_settled(const std::string& message_id, const Status& outcome) {
     HUB_ASSERT(in_flight_ > 0);
     --in_flight_;
-    backoff_ = config_.backoff_min;  // the hub answers: the connection works
+    link_.succeeded();  // the hub answers: the connection works
     env_.trace(outcome.ok() ? "service.accepted" : "service.refused", message_id);
     if (on_sent) {
         on_sent(message_id, outcome);
@@ -270,7 +257,7 @@ void AmqpServiceClient::fail(const Status& why) {
     }
     if (config_.reconnect) {
         env_.trace("service.lost", why.to_string());
-        schedule_reconnect();
+        link_.retry_later([this] { connect(); });
         return;  // the dead connection goes at the next connect(), not inside its callback
     }
     failed_ = true;
@@ -279,17 +266,6 @@ void AmqpServiceClient::fail(const Status& why) {
     if (on_failed) {
         on_failed(why);
     }
-}
-
-void AmqpServiceClient::schedule_reconnect() {
-    if (!running_ || timer_ != 0) {
-        return;
-    }
-    // Full jitter: a random wait up to the current backoff, which doubles up to its bound.
-    const hub::Duration wait{
-        env_.random().uniform_between(config_.backoff_min.ns / 2, backoff_.ns)};
-    backoff_ = std::min(config_.backoff_max, backoff_ * 2);
-    timer_ = env_.schedule(env_.now() + wait, [this] { connect(); });
 }
 
 }  // namespace conformance

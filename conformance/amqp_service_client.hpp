@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 
+#include "conformance/reconnector.hpp"
 #include "hub/env/env.hpp"
 
 namespace conformance {
@@ -88,7 +89,6 @@ class AmqpServiceClient {
 
     void connect();
     void fail(const hub::Status& why);
-    void schedule_reconnect();
     // Called by the connection.
     bool next_outgoing(C2dToSend* out);
     void on_settled(const std::string& message_id, const hub::Status& outcome);
@@ -100,13 +100,9 @@ class AmqpServiceClient {
     std::unique_ptr<ServiceConnection> connection_;
     std::unique_ptr<ServiceConnection> finished_;  // destroyed later, not inside its callback
     bool failed_ = false;
-    bool running_ = false;
-    hub::TimerId timer_ = 0;
-    hub::Duration backoff_;
+    Reconnector link_;
     uint64_t connects_ = 0;
     uint64_t failures_ = 0;
-    uint64_t attempt_ = 0;  // connect() calls and stop()s: a stale connect result is dropped
-    std::shared_ptr<AmqpServiceClient*> self_;
 };
 
 }  // namespace conformance
