@@ -34,7 +34,9 @@ std::string to_fuzz_input(const std::vector<hub::Bytes>& writes, bool pause) {
     return out;
 }
 
-std::vector<hub::Bytes> record_session(uint32_t messages, const std::string& key) {
+// What a client on a node "device" writes to a fresh hub world while `session` drives it.
+std::vector<hub::Bytes> record(
+    const std::function<void(fuzz::HubWorld&, simnet::SimNode& device)>& session) {
     fuzz::HubWorld world;
     HUB_ASSERT(world.server->listen(fuzz::kHubAddress).ok());
     std::vector<hub::Bytes> writes;
@@ -42,47 +44,49 @@ std::vector<hub::Bytes> record_session(uint32_t messages, const std::string& key
         if (side == 0) writes.emplace_back(bytes.begin(), bytes.end());
     });
     simnet::SimNode device(world.sim, world.net, "device");
-    conformance::DeviceClientConfig config;
-    config.hub_address = fuzz::kHubAddress;
-    config.host_name = fuzz::kHubHostName;
-    config.device_id = fuzz::kDeviceId;
-    config.key = key;
-    conformance::AmqpDeviceClient client(device, config);
-    for (uint32_t i = 0; i < messages; ++i) {
-        const std::string id = "m" + std::to_string(i);
-        client.send(id, hub::Bytes(id.begin(), id.end()));
-    }
-    client.start();
-    world.run_for(hub::Duration::seconds(2));
-    client.stop();
-    world.run_for(hub::Duration::seconds(1));
+    session(world, device);
     return writes;
 }
 
-// Records what an AmqpTestPeer writes: it connects, logs in with `sasl`, then `script` drives
-// it (the world, the peer, and the peer's node).
+// Our device client connects, does CBS with `key` and sends `messages` D2C messages.
+std::vector<hub::Bytes> record_session(uint32_t messages, const std::string& key) {
+    return record([&](fuzz::HubWorld& world, simnet::SimNode& device) {
+        conformance::DeviceClientConfig config;
+        config.hub_address = fuzz::kHubAddress;
+        config.host_name = fuzz::kHubHostName;
+        config.device_id = fuzz::kDeviceId;
+        config.key = key;
+        conformance::AmqpDeviceClient client(device, config);
+        for (uint32_t i = 0; i < messages; ++i) {
+            const std::string id = "m" + std::to_string(i);
+            client.send(id, hub::Bytes(id.begin(), id.end()));
+        }
+        client.start();
+        world.run_for(hub::Duration::seconds(2));
+        client.stop();
+        world.run_for(hub::Duration::seconds(1));
+    });
+}
+
+// An AmqpTestPeer connects and logs in with `sasl`, then `script` drives it.
 std::vector<hub::Bytes> record_peer_session(
     const hub::amqp::PeerSasl& sasl,
     const std::function<void(fuzz::HubWorld&, hub::amqp::AmqpTestPeer&)>& script) {
-    fuzz::HubWorld world;
-    HUB_ASSERT(world.server->listen(fuzz::kHubAddress).ok());
-    std::vector<hub::Bytes> writes;
-    world.net.set_tap([&](uint64_t, int side, hub::ByteView bytes) {
-        if (side == 0) writes.emplace_back(bytes.begin(), bytes.end());
+    return record([&](fuzz::HubWorld& world, simnet::SimNode& device) {
+        std::unique_ptr<hub::amqp::AmqpTestPeer> peer;
+        device.network().connect(fuzz::kHubAddress,
+                                 [&](hub::Result<std::unique_ptr<hub::Stream>> s) {
+                                     HUB_ASSERT(s.ok());
+                                     peer = std::make_unique<hub::amqp::AmqpTestPeer>(
+                                         device, std::move(*s));
+                                     peer->start(sasl);
+                                 });
+        world.run_for(hub::Duration::millis(500));
+        HUB_ASSERT(peer != nullptr);
+        if (peer->opened) script(world, *peer);
+        world.run_for(hub::Duration::seconds(1));
+        peer.reset();
     });
-    simnet::SimNode device(world.sim, world.net, "device");
-    std::unique_ptr<hub::amqp::AmqpTestPeer> peer;
-    device.network().connect(fuzz::kHubAddress, [&](hub::Result<std::unique_ptr<hub::Stream>> s) {
-        HUB_ASSERT(s.ok());
-        peer = std::make_unique<hub::amqp::AmqpTestPeer>(device, std::move(*s));
-        peer->start(sasl);
-    });
-    world.run_for(hub::Duration::millis(500));
-    HUB_ASSERT(peer != nullptr);
-    if (peer->opened) script(world, *peer);
-    world.run_for(hub::Duration::seconds(1));
-    peer.reset();
-    return writes;
 }
 
 // A SASL login, then `messages` D2C messages on dev1's link (after a put-token if `cbs`), then
